@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/edgevault/edgevault/internal/principal"
+	"github.com/edgevault/edgevault/internal/rbac"
+)
+
+// Tenant returns a tenant by id.
+func (s *Store) Tenant(ctx context.Context, id string) (principal.Tenant, error) {
+	var (
+		t       principal.Tenant
+		created sql.NullInt64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT id, display_name, created_at FROM tenants WHERE id = $1`, id).
+		Scan(&t.ID, &t.DisplayName, &created)
+	t.CreatedAt = fromNS(created)
+	return t, s.wrap(err, "tenant")
+}
+
+// Subscriptions lists a tenant's subscriptions.
+func (s *Store) Subscriptions(ctx context.Context, tenantID string) ([]principal.Subscription, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, tenant_id, display_name, state, created_at
+		FROM subscriptions WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, s.wrap(err, "subscriptions")
+	}
+	defer rows.Close()
+	var out []principal.Subscription
+	for rows.Next() {
+		var (
+			sub     principal.Subscription
+			created sql.NullInt64
+		)
+		if err := rows.Scan(&sub.ID, &sub.TenantID, &sub.DisplayName, &sub.State, &created); err != nil {
+			return nil, s.wrap(err, "subscriptions")
+		}
+		sub.CreatedAt = fromNS(created)
+		out = append(out, sub)
+	}
+	return out, s.wrap(rows.Err(), "subscriptions")
+}
+
+func insertTenant(ctx context.Context, db execer, t principal.Tenant) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)`,
+		t.ID, t.DisplayName, t.CreatedAt.UnixNano())
+	return err
+}
+
+func insertSubscription(ctx context.Context, db execer, sub principal.Subscription) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO subscriptions (id, tenant_id, display_name, state, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, sub.ID, sub.TenantID, sub.DisplayName, sub.State, sub.CreatedAt.UnixNano())
+	return err
+}
+
+// RoleAssignmentsForPrincipal lists a principal's role assignments.
+func (s *Store) RoleAssignmentsForPrincipal(ctx context.Context, principalID string) ([]rbac.Assignment, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, scope, principal_id, principal_type, role_definition_id, created_at
+		FROM role_assignments WHERE principal_id = $1 ORDER BY created_at, id`, principalID)
+	if err != nil {
+		return nil, s.wrap(err, "role assignments")
+	}
+	defer rows.Close()
+	var out []rbac.Assignment
+	for rows.Next() {
+		var (
+			a       rbac.Assignment
+			created sql.NullInt64
+		)
+		if err := rows.Scan(&a.ID, &a.Scope, &a.PrincipalID, &a.PrincipalType, &a.RoleDefinitionID, &created); err != nil {
+			return nil, s.wrap(err, "role assignments")
+		}
+		a.CreatedAt = fromNS(created)
+		out = append(out, a)
+	}
+	return out, s.wrap(rows.Err(), "role assignments")
+}
+
+func insertRoleAssignment(ctx context.Context, db execer, a rbac.Assignment) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO role_assignments
+		(id, scope, scope_key, principal_id, principal_type, role_definition_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		a.ID, a.Scope, lower(a.Scope), a.PrincipalID, a.PrincipalType, a.RoleDefinitionID, a.CreatedAt.UnixNano())
+	return err
+}
