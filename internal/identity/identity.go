@@ -18,6 +18,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/errkind"
@@ -84,9 +85,14 @@ type Config struct {
 // Service manages principals and authenticates them.
 type Service struct {
 	cfg Config
+	// hashing bounds concurrent argon2id verifications: each takes
+	// Argon2.Memory of RAM, so a burst of sign-in attempts must queue
+	// rather than exhaust memory.
+	hashing chan struct{}
 	// dummyHash is verified against when a user name is unknown, so the
-	// time taken does not reveal whether the user exists.
-	dummyHash string
+	// time taken does not reveal whether the user exists. It is computed
+	// on first use: an argon2id hash costs too much to pay at every start.
+	dummyHash func() (string, error)
 }
 
 // New returns a Service.
@@ -100,11 +106,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	dummy, err := hashPassword(sensitive.New("no such user"), cfg.Argon2)
-	if err != nil {
-		return nil, err
-	}
-	return &Service{cfg: cfg, dummyHash: dummy}, nil
+	dummy := sync.OnceValues(func() (string, error) {
+		return hashPassword(sensitive.New("no such user"), cfg.Argon2)
+	})
+	return &Service{cfg: cfg, dummyHash: dummy, hashing: make(chan struct{}, 4)}, nil
 }
 
 // UserName normalises a sign-in name: user names compare case-insensitively.
@@ -236,9 +241,18 @@ func (s *Service) AuthenticatePassword(ctx context.Context, tenantID, userName s
 	}
 	hash := c.PasswordHash
 	if err != nil {
-		hash = s.dummyHash
+		if hash, err = s.dummyHash(); err != nil {
+			return principal.Principal{}, err
+		}
+		err = errkind.E(errkind.NotFound, "no such user")
+	}
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return principal.Principal{}, ctx.Err()
 	}
 	match, verr := verifyPassword(pw, hash)
+	<-s.hashing
 	if err != nil || verr != nil || !match || !p.Enabled {
 		return principal.Principal{}, ErrInvalidGrant
 	}

@@ -75,3 +75,8 @@ type Subscription struct {
 	State       string // Azure's subscription state: "Enabled", ...
 	CreatedAt   time.Time
 }
+
+// CLIClientID is the well-known application (client) id of the edgevault
+// CLI, a public client: it signs users in with the password grant and holds
+// no secret, like the Azure CLI's well-known id.
+const CLIClientID = "6f0b2c4e-8d7a-4b1e-9c3f-2a5d7e9b1c04"

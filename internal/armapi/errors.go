@@ -1,0 +1,71 @@
+package armapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/edgevault/edgevault/internal/arm"
+	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/httpx"
+	"github.com/edgevault/edgevault/internal/token"
+)
+
+// errorRow maps a sentinel or a kind to an ARM status and code. The table
+// is ordered: the first row that matches wins, sentinels before kinds.
+type errorRow struct {
+	sentinel error        // matched with errors.Is when set
+	kind     errkind.Kind // matched with errkind.KindOf otherwise
+	status   int
+	code     string
+}
+
+// errorTable is the one place where management-plane errors become wire
+// errors (reference/edge-arm.md §3.3–3.4).
+var errorTable = []errorRow{
+	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
+	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
+	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},
+	{sentinel: token.ErrTenant, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenTenant"},
+	{kind: errkind.Unauthenticated, status: http.StatusUnauthorized, code: "InvalidAuthenticationToken"},
+	{kind: errkind.PermissionDenied, status: http.StatusForbidden, code: "AuthorizationFailed"},
+	{kind: errkind.Invalid, status: http.StatusBadRequest, code: "BadRequest"},
+	{kind: errkind.TooLarge, status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge"},
+	{kind: errkind.NotFound, status: http.StatusNotFound, code: "NotFound"},
+	{kind: errkind.Conflict, status: http.StatusConflict, code: "Conflict"},
+	{kind: errkind.Locked, status: http.StatusConflict, code: "ScopeLocked"},
+	{kind: errkind.PreconditionFailed, status: http.StatusPreconditionFailed, code: "PreconditionFailed"},
+	{kind: errkind.Unavailable, status: http.StatusServiceUnavailable, code: "ServiceUnavailable"},
+}
+
+// lookupError finds the row for err; unmatched errors are internal.
+func lookupError(err error) (int, string) {
+	k := errkind.KindOf(err)
+	for _, row := range errorTable {
+		if row.sentinel != nil {
+			if errors.Is(err, row.sentinel) {
+				return row.status, row.code
+			}
+			continue
+		}
+		if row.kind == k {
+			return row.status, row.code
+		}
+	}
+	return http.StatusInternalServerError, "InternalServerError"
+}
+
+// writeError answers err. The client sees the error's safe message and the
+// request id; a server-side failure's cause is logged here, once.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := lookupError(err)
+	msg := errkind.Message(err)
+	if status >= 500 {
+		slog.ErrorContext(r.Context(), "management: request failed", "err", err, "request_id", httpx.RequestID(r.Context()))
+		msg = "The server could not complete the request. Request id: " + httpx.RequestID(r.Context())
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	arm.WriteError(w, status, arm.ErrorDetail{Code: code, Message: msg})
+}
