@@ -1,0 +1,153 @@
+package internal_test
+
+// This test enforces the import rules of STYLE.md, in the manner of Go's
+// own go/build/deps_test.go: the allowed dependencies of every package are
+// written down, so that a new edge in the graph is a deliberate change to
+// this file, reviewed as a design decision. When it fails, fix the design
+// (move the type, declare the interface where it is consumed), not the rule.
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/edgevault/edgevault/"
+
+// layers groups packages; a package may import the internal packages its
+// rule lists, and nothing else of ours.
+var (
+	// Vocabulary: shared words, importable by everyone, including the CLI
+	// and the agent.
+	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal"}
+	// Client side: what the CLI and the agent may use besides vocabulary.
+	clientSide = append([]string{"internal/client"}, vocabulary...)
+	// Mechanisms: no domain knowledge.
+	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki"}, vocabulary...)
+	// Domain: business rules; no HTTP, no SQL, no wire tags.
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap"}
+)
+
+var rules = map[string][]string{
+	"internal/errkind":   nil,
+	"internal/sensitive": nil,
+	"internal/principal": nil,
+
+	"internal/envelope": {"internal/errkind"},
+	"internal/httpx":    nil,
+	"internal/config":   nil,
+	"internal/pki":      nil,
+	"internal/token":    {"internal/errkind", "internal/principal"},
+	"internal/arm":      {"internal/httpx"},
+
+	"internal/identity":  vocabulary,
+	"internal/rbac":      nil,
+	"internal/bootstrap": append([]string{"internal/identity", "internal/rbac"}, vocabulary...),
+
+	"internal/store":           concat(domain, mechanisms),
+	"internal/store/storetest": concat([]string{"internal/store"}, domain, mechanisms),
+	"internal/loginapi":        concat([]string{"internal/identity"}, mechanisms),
+	"internal/armapi":          mechanisms,
+
+	"internal/client":            {"internal/sensitive"},
+	"internal/client/clienttest": nil,
+	"internal/cli":               clientSide,
+
+	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/bootstrap", "internal/identity"}, mechanisms),
+
+	"cmd/edgevault":       {"internal/cli", "internal/server"},
+	"cmd/edgevault-agent": clientSide,
+}
+
+// forbiddenStd lists standard packages a layer must not import.
+var forbiddenStd = map[string][]string{
+	"domain":     {"net/http", "database/sql"},
+	"clientSide": {"database/sql"},
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func TestDependencies(t *testing.T) {
+	imports := packageImports(t)
+	for pkg, imps := range imports {
+		allowed, ok := rules[pkg]
+		if !ok {
+			t.Errorf("package %s has no rule in deps_test.go: add one (which layer is it?)", pkg)
+			continue
+		}
+		for _, imp := range imps {
+			if rel, ours := strings.CutPrefix(imp, module); ours && !slices.Contains(allowed, rel) {
+				t.Errorf("%s imports %s, which its rule does not allow", pkg, rel)
+			}
+			if slices.Contains(domain, pkg) && slices.Contains(forbiddenStd["domain"], imp) {
+				t.Errorf("domain package %s imports %s", pkg, imp)
+			}
+			if (pkg == "internal/cli" || pkg == "cmd/edgevault-agent" || pkg == "internal/client") &&
+				slices.Contains(forbiddenStd["clientSide"], imp) {
+				t.Errorf("client-side package %s imports %s", pkg, imp)
+			}
+		}
+	}
+	for pkg := range rules {
+		if _, ok := imports[pkg]; !ok {
+			t.Errorf("deps_test.go has a rule for %s, which does not exist", pkg)
+		}
+	}
+}
+
+// packageImports parses the non-test Go files under internal/ and cmd/ and
+// returns each package's imports.
+func packageImports(t *testing.T) map[string][]string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	for _, top := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, filepath.Dir(path))
+			rel = filepath.ToSlash(rel)
+			for _, spec := range f.Imports {
+				p, _ := strconv.Unquote(spec.Path.Value)
+				if !slices.Contains(out[rel], p) {
+					out[rel] = append(out[rel], p)
+				}
+			}
+			if _, ok := out[rel]; !ok {
+				out[rel] = nil
+			}
+			return nil
+		})
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
