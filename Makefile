@@ -29,7 +29,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	scripts/fuzz.sh $(FUZZTIME)
 
 golden: ## rewrite golden files under testdata/ after an intended change
-	$(GO) test ./internal/cli/ ./internal/envelope/ -update
+	$(GO) test ./internal/cli/ ./internal/envelope/ ./internal/armapi/ -update
 
 bench: ## benchmarks: token issuance, token validation, server start, envelope
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/token/ ./internal/server/ ./internal/envelope/

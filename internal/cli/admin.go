@@ -2,7 +2,6 @@ package cli
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,10 +14,10 @@ type signingKeyRotation struct {
 	PreviousRetiresAt time.Time `json:"previousRetiresAt,omitzero"`
 }
 
-// rootKeyRotation is the answer of POST .../rootKey/rotate.
+// rootKeyRotation is the answer of POST .../rootKey/rotate: the new root
+// key's id, returned once every key-encryption key is rewrapped under it.
 type rootKeyRotation struct {
 	RootKeyID string `json:"rootKeyId"`
-	Rewrapped int    `json:"rewrapped"`
 }
 
 func newAdminCmd(a *app) *cobra.Command {
@@ -45,9 +44,7 @@ func newAdminCmd(a *app) *cobra.Command {
 			if err := adminPost(cmd, "/rootKey/rotate", &out); err != nil {
 				return err
 			}
-			return a.print(cmd.OutOrStdout(), out, record{
-				{"root key id", out.RootKeyID}, {"rewrapped", strconv.Itoa(out.Rewrapped)},
-			})
+			return a.print(cmd.OutOrStdout(), out, record{{"root key id", out.RootKeyID}})
 		},
 	}
 	return newGroup("admin", "Administer the server's keys", signing, root)

@@ -77,7 +77,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 		writeJSON(w, 200, map[string]any{"kid": "kid-2", "previousKid": "kid-1", "previousRetiresAt": fakeTime.Add(24 * time.Hour)})
 	}))
 	mux.HandleFunc("POST management.localhost/edgevault/admin/rootKey/rotate", f.auth(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, 200, map[string]any{"rootKeyId": "rk-2", "rewrapped": 3})
+		writeJSON(w, 200, map[string]any{"rootKeyId": "rk-2"}) // as armapi answers
 	}))
 	f.srv = clienttest.NewServer(t, mux)
 	f.bootstrapFile = filepath.Join(t.TempDir(), "bootstrap.json")
