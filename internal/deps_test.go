@@ -25,7 +25,7 @@ const module = "github.com/edgevault/edgevault/"
 var (
 	// Vocabulary: shared words, importable by everyone, including the CLI
 	// and the agent.
-	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal"}
+	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname"}
 	// Client side: what the CLI and the agent may use besides vocabulary.
 	clientSide = append([]string{"internal/client"}, vocabulary...)
 	// Mechanisms: no domain knowledge.
@@ -38,11 +38,12 @@ var rules = map[string][]string{
 	"internal/errkind":   nil,
 	"internal/sensitive": nil,
 	"internal/principal": nil,
+	"internal/dnsname":   nil,
 
 	"internal/envelope": {"internal/errkind"},
-	"internal/httpx":    nil,
-	"internal/config":   nil,
-	"internal/pki":      nil,
+	"internal/httpx":    {"internal/dnsname"},
+	"internal/config":   {"internal/dnsname"},
+	"internal/pki":      {"internal/dnsname"},
 	"internal/token":    {"internal/errkind", "internal/principal"},
 	"internal/arm":      {"internal/httpx"},
 

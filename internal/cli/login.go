@@ -33,6 +33,9 @@ type loginFlags struct {
 }
 
 // bootstrap is the part of the server's bootstrap.json the CLI reads.
+// internal/bootstrap writes the file; it is a published format, and the
+// CLI (which must not import server packages) reads it as any outside tool
+// would, holding the credentials in redacting types.
 type bootstrap struct {
 	TenantID           string `json:"tenantId"`
 	SubscriptionID     string `json:"subscriptionId"`

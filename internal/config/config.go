@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/edgevault/edgevault/internal/dnsname"
 )
 
 // Config is the server's configuration.
@@ -94,7 +96,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--listen %q: %w", c.Listen, err))
 	}
 	c.DNSSuffix = strings.TrimSuffix(strings.ToLower(c.DNSSuffix), ".")
-	if !validDNSName(c.DNSSuffix) {
+	if !dnsname.ValidName(c.DNSSuffix) {
 		errs = append(errs, fmt.Errorf("--dns-suffix %q is not a DNS name", c.DNSSuffix))
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -139,23 +141,6 @@ func (c *Config) listenPort() (string, int, error) {
 		return "", 0, errors.New("bad port")
 	}
 	return host, p, nil
-}
-
-func validDNSName(s string) bool {
-	if s == "" || len(s) > 253 || net.ParseIP(s) != nil {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Endpoints are the server's public URLs, derived from the DNS suffix and

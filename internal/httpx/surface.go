@@ -3,6 +3,8 @@ package httpx
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/edgevault/edgevault/internal/dnsname"
 )
 
 // Surface is one of the APIs the server exposes, chosen by Host header.
@@ -86,10 +88,10 @@ func (rt Router) Classify(host string) (s Surface, label string) {
 	case "portal":
 		return Portal, ""
 	}
-	if name, ok := strings.CutSuffix(prefix, ".vault"); ok && validLabel(name) {
+	if name, ok := strings.CutSuffix(prefix, ".vault"); ok && dnsname.ValidLabel(name) {
 		return Vault, name
 	}
-	if name, ok := strings.CutSuffix(prefix, ".blob"); ok && validLabel(name) {
+	if name, ok := strings.CutSuffix(prefix, ".blob"); ok && dnsname.ValidLabel(name) {
 		return Blob, name
 	}
 	return Unknown, ""
@@ -142,22 +144,4 @@ func lowerASCII(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// validLabel reports whether l is a lowercase RFC 1123 host name label:
-// 1 to 63 letters, digits and hyphens, neither first nor last a hyphen. The
-// hyphen rule is stricter than "letters, digits, hyphens" alone because a
-// name that DNS resolvers and TLS name matching may reject is not a usable
-// vault or account host. Vault and account naming rules proper (length 3-24,
-// ...) belong to their domain packages.
-func validLabel(l string) bool {
-	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for _, c := range []byte(l) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,8 @@ package httpx
 import (
 	"strings"
 	"testing"
+
+	"github.com/edgevault/edgevault/internal/dnsname"
 )
 
 type classifyResult struct {
@@ -112,11 +114,11 @@ func FuzzClassify(f *testing.F) {
 				t.Fatalf("Classify(%q) = surface %d", host, s)
 			}
 			hasLabel := s == Vault || s == Blob
-			if hasLabel != (l != "") || (hasLabel && !validLabel(l)) {
+			if hasLabel != (l != "") || (hasLabel && !dnsname.ValidLabel(l)) {
 				t.Fatalf("Classify(%q) = %v %q", host, s, l)
 			}
 			want := lowerASCII(label)
-			if !validLabel(want) {
+			if !dnsname.ValidLabel(want) {
 				continue
 			}
 			for _, tc := range []struct {

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/edgevault/edgevault/internal/dnsname"
 )
 
 const (
@@ -70,24 +72,11 @@ func normalizeSuffix(s string) (string, error) {
 		return "", fmt.Errorf("pki: DNS suffix %q is too long", s)
 	}
 	for label := range strings.SplitSeq(s, ".") {
-		if !validLabel(label) {
+		if !dnsname.ValidLabel(label) {
 			return "", fmt.Errorf("pki: DNS suffix %q: invalid label %q", s, label)
 		}
 	}
 	return s, nil
-}
-
-// validLabel reports whether l is an RFC 1123 host name label in lowercase.
-func validLabel(l string) bool {
-	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for _, c := range []byte(l) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }
 
 // loadOrIssueServer returns the server certificate in dir when it is still
