@@ -25,7 +25,7 @@ const module = "github.com/edgevault/edgevault/"
 var (
 	// Vocabulary: shared words, importable by everyone, including the CLI
 	// and the agent.
-	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname"}
+	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname", "internal/resource"}
 	// Client side: what the CLI and the agent may use besides vocabulary.
 	clientSide = append([]string{"internal/client"}, vocabulary...)
 	// Mechanisms: no domain knowledge.
@@ -39,6 +39,7 @@ var rules = map[string][]string{
 	"internal/sensitive": nil,
 	"internal/principal": nil,
 	"internal/dnsname":   nil,
+	"internal/resource":  nil,
 
 	"internal/envelope": {"internal/errkind"},
 	"internal/httpx":    {"internal/dnsname"},

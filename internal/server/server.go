@@ -102,12 +102,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 }
 
 // start does everything but serving; on error it releases what it opened.
-func start(ctx context.Context, cfg config.Config, opts Options) (s *Server, err error) {
+// The result is unnamed: the deferred cleanup must see the server, not the
+// nil that an error return assigns to a named result.
+func start(ctx context.Context, cfg config.Config, opts Options) (_ *Server, err error) {
 	logger, err := newLogger(cfg, opts.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{cfg: cfg, log: logger}
+	s := &Server{cfg: cfg, log: logger}
 	defer func() {
 		if err != nil {
 			s.close()

@@ -27,22 +27,34 @@ import (
 // Opener returns a fresh, empty, migrated store; it registers its own cleanup.
 type Opener func(t *testing.T) *store.Store
 
-// Run runs the whole suite.
+// Run runs the whole suite: every test registered by the files of this
+// package, in file order.
 func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, Opener)
-	}{
-		{"Migrations", testMigrations},
-		{"Bootstrap", testBootstrap},
-		{"Principals", testPrincipals},
-		{"RefreshTokens", testRefreshTokens},
-		{"SigningKeys", testSigningKeys},
-		{"KEKs", testKEKs},
-	}
-	for _, tt := range tests {
+	for _, tt := range suites {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
 	}
+}
+
+type suite struct {
+	name string
+	fn   func(*testing.T, Opener)
+}
+
+var suites []suite
+
+// register adds a test to the suite; each file registers its own in init,
+// so an aggregate's tests live beside each other.
+func register(name string, fn func(*testing.T, Opener)) {
+	suites = append(suites, suite{name, fn})
+}
+
+func init() {
+	register("Migrations", testMigrations)
+	register("Bootstrap", testBootstrap)
+	register("Principals", testPrincipals)
+	register("RefreshTokens", testRefreshTokens)
+	register("SigningKeys", testSigningKeys)
+	register("KEKs", testKEKs)
 }
 
 var ctx = context.Background()
