@@ -31,7 +31,7 @@ var (
 	// Mechanisms: no domain knowledge.
 	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider"}
 )
 
 var rules = map[string][]string{
@@ -46,16 +46,18 @@ var rules = map[string][]string{
 	"internal/config":   {"internal/dnsname"},
 	"internal/pki":      {"internal/dnsname"},
 	"internal/token":    {"internal/errkind", "internal/principal"},
-	"internal/arm":      {"internal/httpx"},
+	"internal/arm":      {"internal/httpx", "internal/errkind"},
 
-	"internal/identity":  vocabulary,
-	"internal/rbac":      nil,
-	"internal/bootstrap": append([]string{"internal/identity", "internal/rbac"}, vocabulary...),
+	"internal/identity":      vocabulary,
+	"internal/rbac":          nil,
+	"internal/bootstrap":     append([]string{"internal/identity", "internal/rbac"}, vocabulary...),
+	"internal/resourcegroup": vocabulary,
+	"internal/provider":      vocabulary,
 
 	"internal/store":           concat(domain, mechanisms),
 	"internal/store/storetest": concat([]string{"internal/store"}, domain, mechanisms),
 	"internal/loginapi":        concat([]string{"internal/identity"}, mechanisms),
-	"internal/armapi":          mechanisms,
+	"internal/armapi":          concat(domain, mechanisms),
 
 	"internal/client":            {"internal/sensitive"},
 	"internal/client/clienttest": nil,

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/edgevault/edgevault/internal/principal"
 	"github.com/edgevault/edgevault/internal/rbac"
@@ -18,6 +19,18 @@ func (s *Store) Tenant(ctx context.Context, id string) (principal.Tenant, error)
 		Scan(&t.ID, &t.DisplayName, &created)
 	t.CreatedAt = fromNS(created)
 	return t, s.wrap(err, "tenant")
+}
+
+// Subscription returns a subscription by id.
+func (s *Store) Subscription(ctx context.Context, id string) (principal.Subscription, error) {
+	var (
+		sub     principal.Subscription
+		created sql.NullInt64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT id, tenant_id, display_name, state, created_at FROM subscriptions WHERE id = $1`,
+		strings.ToLower(id)).Scan(&sub.ID, &sub.TenantID, &sub.DisplayName, &sub.State, &created)
+	sub.CreatedAt = fromNS(created)
+	return sub, s.wrap(err, "subscription")
 }
 
 // Subscriptions lists a tenant's subscriptions.
