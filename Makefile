@@ -32,6 +32,6 @@ golden: ## rewrite golden files under testdata/ after an intended change
 	$(GO) test ./internal/cli/ ./internal/envelope/ ./internal/armapi/ -update
 
 bench: ## benchmarks: token issuance, token validation, server start, envelope
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/token/ ./internal/server/ ./internal/envelope/
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./internal/token/ ./internal/server/ ./internal/envelope/
 
 check: lint test ## what CI runs: lint, then every test with -race

@@ -35,7 +35,8 @@ func toServicePrincipalJSON(p principal.Principal, secret sensitive.String, secr
 	return j
 }
 
-func (h *Handler) listServicePrincipals(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listServicePrincipals(w http.ResponseWriter, q *request) {
+	r := q.Request
 	c, _ := CallerOf(r.Context())
 	sps, err := h.cfg.Principals.ServicePrincipals(r.Context(), c.Principal.TenantID)
 	if err != nil {
@@ -49,7 +50,8 @@ func (h *Handler) listServicePrincipals(w http.ResponseWriter, r *http.Request) 
 	_ = httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
-func (h *Handler) createServicePrincipal(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createServicePrincipal(w http.ResponseWriter, q *request) {
+	r := q.Request
 	var body struct {
 		DisplayName string `json:"displayName"`
 	}
@@ -67,9 +69,10 @@ func (h *Handler) createServicePrincipal(w http.ResponseWriter, r *http.Request)
 	_ = httpx.WriteJSON(w, http.StatusCreated, toServicePrincipalJSON(p, secret, p.CreatedAt))
 }
 
-func (h *Handler) deleteServicePrincipal(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) deleteServicePrincipal(w http.ResponseWriter, q *request) {
+	r := q.Request
 	c, _ := CallerOf(r.Context())
-	clientID := r.PathValue("clientId")
+	clientID := q.vars["clientId"]
 	if clientID == c.Principal.ClientID {
 		writeError(w, r, errkind.E(errkind.Conflict, "A service principal cannot delete itself."))
 		return
@@ -81,9 +84,10 @@ func (h *Handler) deleteServicePrincipal(w http.ResponseWriter, r *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *Handler) resetServicePrincipalSecret(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) resetServicePrincipalSecret(w http.ResponseWriter, q *request) {
+	r := q.Request
 	c, _ := CallerOf(r.Context())
-	p, secret, err := h.cfg.Principals.ResetClientSecret(r.Context(), c.Principal.TenantID, r.PathValue("clientId"))
+	p, secret, err := h.cfg.Principals.ResetClientSecret(r.Context(), c.Principal.TenantID, q.vars["clientId"])
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -92,7 +96,8 @@ func (h *Handler) resetServicePrincipalSecret(w http.ResponseWriter, r *http.Req
 	_ = httpx.WriteJSON(w, http.StatusOK, toServicePrincipalJSON(p, secret, time.Now()))
 }
 
-func (h *Handler) rotateSigningKey(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) rotateSigningKey(w http.ResponseWriter, q *request) {
+	r := q.Request
 	rot, err := h.cfg.Tokens.Rotate(r.Context())
 	if err != nil {
 		writeError(w, r, err)
@@ -105,7 +110,8 @@ func (h *Handler) rotateSigningKey(w http.ResponseWriter, r *http.Request) {
 	_ = httpx.WriteJSON(w, http.StatusOK, out)
 }
 
-func (h *Handler) rotateRootKey(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) rotateRootKey(w http.ResponseWriter, q *request) {
+	r := q.Request
 	id, err := h.cfg.RootKeys.RotateRootKey(r.Context())
 	if err != nil {
 		writeError(w, r, err)

@@ -10,10 +10,11 @@ package armapi
 
 import (
 	"context"
-	"net/http"
 
-	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/principal"
+	"github.com/edgevault/edgevault/internal/provider"
+	"github.com/edgevault/edgevault/internal/resource"
+	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/sensitive"
 	"github.com/edgevault/edgevault/internal/token"
 )
@@ -39,6 +40,19 @@ type RootKeys interface {
 	RotateRootKey(ctx context.Context) (string, error)
 }
 
+// Authorizer is RBAC: one decision per request, and whether a principal
+// holds any role at or below a scope (what makes a subscription visible).
+type Authorizer interface {
+	Authorize(ctx context.Context, p principal.Principal, action string, scope resource.ID) error
+	HasAnyAssignment(ctx context.Context, p principal.Principal, scope resource.ID) (bool, error)
+}
+
+// Subscriptions reads subscriptions.
+type Subscriptions interface {
+	Subscription(ctx context.Context, id string) (principal.Subscription, error)
+	Subscriptions(ctx context.Context, tenantID string) ([]principal.Subscription, error)
+}
+
 // Config configures the handler.
 type Config struct {
 	Tokens        Tokens
@@ -46,43 +60,28 @@ type Config struct {
 	RootKeys      RootKeys
 	Audience      string // the management audience tokens must carry
 	AuthorityHost string // for the WWW-Authenticate challenge
+	// Endpoint is the public base URL of the management host, for
+	// nextLink, Location and Azure-AsyncOperation (never the request's
+	// Host header).
+	Endpoint      string
+	RBAC          Authorizer
+	Subscriptions Subscriptions
+	Groups        *resourcegroup.Service
+	Providers     *provider.Service
 }
 
 // Handler serves the management host.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg    Config
+	routes []route
 }
 
 // New returns the management host's handler.
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
-	for _, rt := range h.routes() {
-		h.mux.Handle(rt.Method+" "+rt.Pattern, h.guard(rt))
+	h := &Handler{cfg: cfg}
+	h.routes = h.table()
+	for i := range h.routes {
+		h.routes[i].pattern = compile(h.routes[i].Pattern)
 	}
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		arm.WriteError(w, http.StatusNotFound, arm.ErrorDetail{Code: "NotFound",
-			Message: "No HTTP resource was found that matches the request URI."})
-	})
 	return h
-}
-
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
-
-// guard authenticates the caller and checks the route's permission before
-// the route's handler runs, so no handler can forget either.
-func (h *Handler) guard(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		caller, err := h.authenticate(r)
-		if err != nil {
-			h.challenge(w, err)
-			writeError(w, r, err)
-			return
-		}
-		if err := rt.Permission.check(caller); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		rt.Handler(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
-	})
 }

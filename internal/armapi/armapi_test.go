@@ -10,21 +10,61 @@ import (
 	"testing"
 
 	"github.com/edgevault/edgevault/internal/errkind"
-	"github.com/edgevault/edgevault/internal/principal"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// TestEveryRouteHasPermission is the deny-by-default check: a route added
-// without a permission fails here.
-func TestEveryRouteHasPermission(t *testing.T) {
-	h := &Handler{}
-	for _, rt := range h.routes() {
-		if rt.Permission == "" || rt.Handler == nil {
-			t.Errorf("%s %s has no permission or handler", rt.Method, rt.Pattern)
+// TestEveryRouteHasAccess is the deny-by-default check: every route names
+// exactly one access rule, RBAC routes name an action and a scope, and only
+// listed routes may let any authenticated caller in (they filter per item).
+func TestEveryRouteHasAccess(t *testing.T) {
+	h := New(Config{})
+	filtered := map[string]bool{"GET /subscriptions": true}
+	for _, rt := range h.routes {
+		a, name := rt.Access, rt.Method+" "+rt.Pattern
+		rules := 0
+		for _, set := range []bool{a.action != "", a.admin, a.anyCaller} {
+			if set {
+				rules++
+			}
 		}
-		if err := rt.Permission.check(Caller{Principal: principal.Principal{ObjectID: principal.NewID()}}); err == nil {
-			t.Errorf("%s %s is allowed to a principal with no rights", rt.Method, rt.Pattern)
+		switch {
+		case rules != 1:
+			t.Errorf("%s has %d access rules, want exactly 1", name, rules)
+		case a.action != "" && a.scope == nil:
+			t.Errorf("%s names action %s but no scope", name, a.action)
+		case a.anyCaller && !filtered[name]:
+			t.Errorf("%s lets any caller in but is not a filtered list route", name)
+		case rt.Handler == nil:
+			t.Errorf("%s has no handler", name)
+		case rt.Versions == nil && !a.admin:
+			t.Errorf("%s is an ARM route without api-versions", name)
+		}
+	}
+}
+
+func TestPatternMatch(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		ok            bool
+		scope         string
+		vars          map[string]string
+	}{
+		{"/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", "/subscriptions/s/resourceGroups/rg", true, "", map[string]string{"subscriptionId": "s", "resourceGroupName": "rg"}},
+		{"/subscriptions/{subscriptionId}/resourcegroups", "/subscriptions/s/resourcegroups/rg", false, "", nil},
+		{"{scope}/providers/Microsoft.Authorization/locks/{lockName}", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v/providers/microsoft.authorization/LOCKS/l1", true,
+			"/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v", map[string]string{"lockName": "l1"}},
+		{"{scope}/providers/Microsoft.Authorization/locks", "/providers/Microsoft.Authorization/locks", true, "/", map[string]string{}},
+		{"{scope}/providers/Microsoft.Authorization/locks", "/subscriptions/s/bogus/providers/Microsoft.Authorization/locks", false, "", nil},
+	}
+	for _, tt := range tests {
+		vars, scope, ok := compile(tt.pattern).match(splitPath(tt.path))
+		if ok != tt.ok {
+			t.Errorf("%s on %s: ok = %v", tt.pattern, tt.path, ok)
+			continue
+		}
+		if ok && (scope.String() != tt.scope && !(tt.scope == "" && scope.Level() == 0) || fmt.Sprint(vars) != fmt.Sprint(tt.vars)) {
+			t.Errorf("%s on %s: scope %q vars %v", tt.pattern, tt.path, scope, vars)
 		}
 	}
 }

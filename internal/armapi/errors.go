@@ -8,6 +8,8 @@ import (
 	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/httpx"
+	"github.com/edgevault/edgevault/internal/provider"
+	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/token"
 )
 
@@ -23,6 +25,10 @@ type errorRow struct {
 // errorTable is the one place where management-plane errors become wire
 // errors (reference/edge-arm.md §3.3–3.4).
 var errorTable = []errorRow{
+	{sentinel: resourcegroup.ErrNotFound, status: http.StatusNotFound, code: "ResourceGroupNotFound"},
+	{sentinel: resourcegroup.ErrLocationChanged, status: http.StatusConflict, code: "InvalidResourceGroupLocation"},
+	{sentinel: resourcegroup.ErrDeleting, status: http.StatusConflict, code: "ResourceGroupBeingDeleted"},
+	{sentinel: provider.ErrUnknownNamespace, status: http.StatusNotFound, code: "InvalidResourceNamespace"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},
@@ -58,6 +64,20 @@ func lookupError(err error) (int, string) {
 // writeError answers err. The client sees the error's safe message and the
 // request id; a server-side failure's cause is logged here, once.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var wire *arm.Error
+	if errors.As(err, &wire) {
+		arm.WriteError(w, wire.Status, wire.Detail())
+		return
+	}
+	var missing *provider.MissingRegistrationError
+	if errors.As(err, &missing) {
+		// details[0].target names the namespace: the SDKs' auto-registration
+		// policy reads it (reference/edge-arm.md §3.4).
+		code := "MissingSubscriptionRegistration"
+		arm.WriteError(w, http.StatusConflict, arm.ErrorDetail{Code: code, Message: missing.Error(),
+			Details: []arm.ErrorDetail{{Code: code, Target: missing.Namespace, Message: missing.Error()}}})
+		return
+	}
 	status, code := lookupError(err)
 	msg := errkind.Message(err)
 	if status >= 500 {

@@ -3,45 +3,128 @@ package armapi
 import (
 	"net/http"
 
+	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/resource"
 )
 
-// Permission is what a caller must hold to use a route.
-type Permission string
-
-// TenantAdmin is held by tenant administrators (principal.Admin): managing
-// principals and the server's keys.
-const TenantAdmin Permission = "Edgevault/tenant/administer"
-
-// check reports whether caller holds p.
-func (p Permission) check(c Caller) error {
-	switch p {
-	case TenantAdmin:
-		if c.Principal.Admin {
-			return nil
-		}
-	}
-	return errkind.E(errkind.PermissionDenied,
-		"The client '%s' with object id '%s' does not have authorization to perform action '%s'.",
-		c.Principal.DisplayName, c.Principal.ObjectID, p)
+// access is a route's authorization rule: exactly one of an RBAC action at
+// a scope, tenant administration, or any authenticated caller (for routes
+// that filter what they return per item, like GET /subscriptions).
+type access struct {
+	action    string // RBAC action; {var} is replaced from the path
+	scope     func(*request) (resource.ID, error)
+	admin     bool
+	anyCaller bool
 }
+
+func rbacAt(action string, scope func(*request) (resource.ID, error)) access {
+	return access{action: action, scope: scope}
+}
+
+var (
+	tenantAdmin = access{admin: true}
+	anyCaller   = access{anyCaller: true}
+)
 
 // route is one entry of the route table.
 type route struct {
-	Method     string
-	Pattern    string // net/http ServeMux pattern (without the method)
-	Permission Permission
-	Handler    http.HandlerFunc
+	Method   string
+	Pattern  string
+	Versions arm.Versions // nil: no api-version (edgevault's own admin routes)
+	Access   access
+	Handler  func(http.ResponseWriter, *request)
+
+	pattern pattern
+	headOK  bool // a GET route that also answers HEAD
 }
 
-// routes is the management host's route table.
-func (h *Handler) routes() []route {
-	return []route{
-		{"GET", "/edgevault/admin/servicePrincipals", TenantAdmin, h.listServicePrincipals},
-		{"POST", "/edgevault/admin/servicePrincipals", TenantAdmin, h.createServicePrincipal},
-		{"DELETE", "/edgevault/admin/servicePrincipals/{clientId}", TenantAdmin, h.deleteServicePrincipal},
-		{"POST", "/edgevault/admin/servicePrincipals/{clientId}/resetSecret", TenantAdmin, h.resetServicePrincipalSecret},
-		{"POST", "/edgevault/admin/signingKeys/rotate", TenantAdmin, h.rotateSigningKey},
-		{"POST", "/edgevault/admin/rootKey/rotate", TenantAdmin, h.rotateRootKey},
+// Actions of Microsoft.Resources.
+const (
+	actGroupRead      = "Microsoft.Resources/subscriptions/resourceGroups/read"
+	actGroupWrite     = "Microsoft.Resources/subscriptions/resourceGroups/write"
+	actGroupDelete    = "Microsoft.Resources/subscriptions/resourceGroups/delete"
+	actProvidersRead  = "Microsoft.Resources/subscriptions/providers/read"
+	actProviderReg    = "{namespace}/register/action"
+	actProviderUnreg  = "{namespace}/unregister/action"
+	actSubscriptionRd = "Microsoft.Resources/subscriptions/read"
+)
+
+// table is the management host's route table. Order matters only where
+// two patterns could match one path: the first wins.
+func (h *Handler) table() []route {
+	rts := []route{
+		{Method: "GET", Pattern: "/subscriptions", Versions: arm.SubscriptionsVersions, Access: anyCaller, Handler: h.listSubscriptions},
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}", Versions: arm.SubscriptionsVersions,
+			Access: rbacAt(actSubscriptionRd, h.subscriptionScope), Handler: h.getSubscription},
+
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/resourcegroups", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actGroupRead, h.subscriptionScopeAny), Handler: h.listGroups},
+		{Method: "PUT", Pattern: "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actGroupWrite, h.groupScope), Handler: h.putGroup},
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actGroupRead, h.groupScope), Handler: h.getGroup, headOK: true},
+		{Method: "PATCH", Pattern: "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actGroupWrite, h.groupScope), Handler: h.patchGroup},
+
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/providers", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actProvidersRead, h.subscriptionScope), Handler: h.listProviders},
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/providers/{namespace}", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actProvidersRead, h.subscriptionScope), Handler: h.getProvider},
+		{Method: "POST", Pattern: "/subscriptions/{subscriptionId}/providers/{namespace}/register", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actProviderReg, h.subscriptionScope), Handler: h.registerProvider},
+		{Method: "POST", Pattern: "/subscriptions/{subscriptionId}/providers/{namespace}/unregister", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actProviderUnreg, h.subscriptionScope), Handler: h.unregisterProvider},
+
+		{Method: "GET", Pattern: "/edgevault/admin/servicePrincipals", Access: tenantAdmin, Handler: h.listServicePrincipals},
+		{Method: "POST", Pattern: "/edgevault/admin/servicePrincipals", Access: tenantAdmin, Handler: h.createServicePrincipal},
+		{Method: "DELETE", Pattern: "/edgevault/admin/servicePrincipals/{clientId}", Access: tenantAdmin, Handler: h.deleteServicePrincipal},
+		{Method: "POST", Pattern: "/edgevault/admin/servicePrincipals/{clientId}/resetSecret", Access: tenantAdmin, Handler: h.resetServicePrincipalSecret},
+		{Method: "POST", Pattern: "/edgevault/admin/signingKeys/rotate", Access: tenantAdmin, Handler: h.rotateSigningKey},
+		{Method: "POST", Pattern: "/edgevault/admin/rootKey/rotate", Access: tenantAdmin, Handler: h.rotateRootKey},
 	}
+	return rts
+}
+
+// subscriptionScope is /subscriptions/{subscriptionId}, once the
+// subscription is known to exist in the caller's tenant (ARM answers 404
+// SubscriptionNotFound otherwise; that reveals nothing about resources).
+func (h *Handler) subscriptionScope(q *request) (resource.ID, error) {
+	id := q.vars["subscriptionId"]
+	sub, err := h.cfg.Subscriptions.Subscription(q.ctx(), id)
+	if err != nil || sub.TenantID != q.caller.Principal.TenantID {
+		if err != nil && errkind.KindOf(err) != errkind.NotFound {
+			return resource.ID{}, err
+		}
+		return resource.ID{}, &arm.Error{Status: http.StatusNotFound, Code: "SubscriptionNotFound",
+			Message: "The subscription '" + truncate(id) + "' could not be found."}
+	}
+	return resource.NewSubscription(sub.ID), nil
+}
+
+// subscriptionScopeAny is subscriptionScope for list routes that filter
+// per item: the caller needs no role at the subscription itself.
+func (h *Handler) subscriptionScopeAny(q *request) (resource.ID, error) {
+	scope, err := h.subscriptionScope(q)
+	if err != nil {
+		return resource.ID{}, err
+	}
+	q.vars["filtered"] = "true"
+	return scope, nil
+}
+
+// groupScope is the resource group of the path.
+func (h *Handler) groupScope(q *request) (resource.ID, error) {
+	sub, err := h.subscriptionScope(q)
+	if err != nil {
+		return resource.ID{}, err
+	}
+	return resource.NewResourceGroup(sub.SubscriptionID(), q.vars["resourceGroupName"]), nil
+}
+
+func truncate(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "…"
+	}
+	return s
 }
