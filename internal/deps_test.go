@@ -29,9 +29,9 @@ var (
 	// Client side: what the CLI and the agent may use besides vocabulary.
 	clientSide = append([]string{"internal/client"}, vocabulary...)
 	// Mechanisms: no domain knowledge.
-	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki"}, vocabulary...)
+	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation"}
 )
 
 var rules = map[string][]string{
@@ -47,12 +47,15 @@ var rules = map[string][]string{
 	"internal/pki":      {"internal/dnsname"},
 	"internal/token":    {"internal/errkind", "internal/principal"},
 	"internal/arm":      {"internal/httpx", "internal/errkind"},
+	"internal/jobs":     nil,
 
 	"internal/identity":      vocabulary,
-	"internal/rbac":          nil,
+	"internal/rbac":          vocabulary,
 	"internal/bootstrap":     append([]string{"internal/identity", "internal/rbac"}, vocabulary...),
-	"internal/resourcegroup": vocabulary,
+	"internal/resourcegroup": append([]string{"internal/lock", "internal/operation"}, vocabulary...),
 	"internal/provider":      vocabulary,
+	"internal/lock":          vocabulary,
+	"internal/operation":     append([]string{"internal/jobs"}, vocabulary...),
 
 	"internal/store":           concat(domain, mechanisms),
 	"internal/store/storetest": concat([]string{"internal/store"}, domain, mechanisms),

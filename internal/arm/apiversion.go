@@ -30,6 +30,11 @@ var (
 		"2018-09-01-preview", "2018-01-01-preview", "2015-07-01"}
 )
 
+// AnyVersion accepts every well-formed api-version: the operation-status
+// routes are polled with whatever api-version started the operation, of
+// whichever provider.
+var AnyVersion = Versions{"*"}
+
 // Errors of the api-version check, with ARM's codes.
 var (
 	ErrMissingAPIVersion = &Error{Status: http.StatusBadRequest, Code: "MissingApiVersionParameter",
@@ -72,6 +77,9 @@ func (vs Versions) Check(r *http.Request) (string, error) {
 	if v == "" {
 		return "", ErrMissingAPIVersion
 	}
+	if len(vs) == 1 && vs[0] == "*" && wellFormed(v) {
+		return v, nil
+	}
 	if !slices.Contains(vs, v) {
 		return "", &Error{Status: http.StatusBadRequest, Code: "InvalidApiVersionParameter",
 			Message: "The api-version '" + truncate(v) + "' is invalid. The supported versions are '" +
@@ -102,4 +110,18 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// wellFormed reports whether v looks like an api-version: YYYY-MM-DD,
+// optionally followed by a suffix such as -preview (edge-arm.md §3.1).
+func wellFormed(v string) bool {
+	if len(v) < 10 || len(v) > 40 {
+		return false
+	}
+	for i, c := range []byte(v[:10]) {
+		if (i == 4 || i == 7) != (c == '-') || (c != '-' && (c < '0' || c > '9')) {
+			return false
+		}
+	}
+	return len(v) == 10 || v[10] == '-'
 }

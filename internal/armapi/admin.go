@@ -50,6 +50,28 @@ func (h *Handler) listServicePrincipals(w http.ResponseWriter, q *request) {
 	_ = httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
+// userJSON is the admin API's user: never a credential.
+type userJSON struct {
+	ObjectID    string `json:"objectId"`
+	UserName    string `json:"userName"`
+	DisplayName string `json:"displayName"`
+	CreatedAt   string `json:"createdAt"`
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, q *request) {
+	users, err := h.cfg.Principals.Users(q.ctx(), q.caller.Principal.TenantID)
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	out := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		out = append(out, userJSON{ObjectID: u.ObjectID, UserName: u.UserName, DisplayName: u.DisplayName,
+			CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339)})
+	}
+	_ = httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
 func (h *Handler) createServicePrincipal(w http.ResponseWriter, q *request) {
 	r := q.Request
 	var body struct {

@@ -11,6 +11,8 @@ package armapi
 import (
 	"context"
 
+	"github.com/edgevault/edgevault/internal/lock"
+	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/principal"
 	"github.com/edgevault/edgevault/internal/provider"
 	"github.com/edgevault/edgevault/internal/resource"
@@ -29,6 +31,7 @@ type Tokens interface {
 type Principals interface {
 	Principal(ctx context.Context, objectID string) (principal.Principal, error)
 	ServicePrincipals(ctx context.Context, tenantID string) ([]principal.Principal, error)
+	Users(ctx context.Context, tenantID string) ([]principal.Principal, error)
 	CreateServicePrincipal(ctx context.Context, tenantID, displayName string) (principal.Principal, sensitive.String, error)
 	ResetClientSecret(ctx context.Context, tenantID, clientID string) (principal.Principal, sensitive.String, error)
 	DeleteServicePrincipal(ctx context.Context, tenantID, clientID string) error
@@ -45,6 +48,11 @@ type RootKeys interface {
 type Authorizer interface {
 	Authorize(ctx context.Context, p principal.Principal, action string, scope resource.ID) error
 	HasAnyAssignment(ctx context.Context, p principal.Principal, scope resource.ID) (bool, error)
+}
+
+// Operations reads long-running operations (the operation.Service).
+type Operations interface {
+	Get(ctx context.Context, subscriptionID, id string) (operation.Operation, error)
 }
 
 // Subscriptions reads subscriptions.
@@ -68,6 +76,11 @@ type Config struct {
 	Subscriptions Subscriptions
 	Groups        *resourcegroup.Service
 	Providers     *provider.Service
+	Locks         *lock.Service
+	Operations    Operations
+	// Exists reports whether a resource (below a resource group) exists;
+	// resource types register with it as they are built. nil: none exist.
+	Exists func(ctx context.Context, id resource.ID) (bool, error)
 }
 
 // Handler serves the management host.

@@ -8,6 +8,7 @@ import (
 	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/httpx"
+	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/provider"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/token"
@@ -29,6 +30,7 @@ var errorTable = []errorRow{
 	{sentinel: resourcegroup.ErrLocationChanged, status: http.StatusConflict, code: "InvalidResourceGroupLocation"},
 	{sentinel: resourcegroup.ErrDeleting, status: http.StatusConflict, code: "ResourceGroupBeingDeleted"},
 	{sentinel: provider.ErrUnknownNamespace, status: http.StatusNotFound, code: "InvalidResourceNamespace"},
+	{sentinel: lock.ErrNotFound, status: http.StatusNotFound, code: "LockNotFound"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

@@ -67,6 +67,13 @@ func (h *Handler) table() []route {
 		{Method: "PATCH", Pattern: "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", Versions: arm.ResourcesVersions,
 			Access: rbacAt(actGroupWrite, h.groupScope), Handler: h.patchGroup},
 
+		{Method: "DELETE", Pattern: "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", Versions: arm.ResourcesVersions,
+			Access: rbacAt(actGroupDelete, h.groupScope), Handler: h.deleteGroup},
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/providers/Microsoft.Resources/operationStatuses/{operationId}", Versions: arm.AnyVersion,
+			Access: anyCaller, Handler: h.getOperationStatus},
+		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/providers/Microsoft.Resources/operationResults/{operationId}", Versions: arm.AnyVersion,
+			Access: anyCaller, Handler: h.getOperationResult},
+
 		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/providers", Versions: arm.ResourcesVersions,
 			Access: rbacAt(actProvidersRead, h.subscriptionScope), Handler: h.listProviders},
 		{Method: "GET", Pattern: "/subscriptions/{subscriptionId}/providers/{namespace}", Versions: arm.ResourcesVersions,
@@ -76,6 +83,16 @@ func (h *Handler) table() []route {
 		{Method: "POST", Pattern: "/subscriptions/{subscriptionId}/providers/{namespace}/unregister", Versions: arm.ResourcesVersions,
 			Access: rbacAt(actProviderUnreg, h.subscriptionScope), Handler: h.unregisterProvider},
 
+		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.Authorization/locks/{lockName}", Versions: arm.LocksVersions,
+			Access: rbacAt(actLockWrite, h.extensionScope), Handler: h.putLock},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/locks/{lockName}", Versions: arm.LocksVersions,
+			Access: rbacAt(actLockRead, h.extensionScope), Handler: h.getLock},
+		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.Authorization/locks/{lockName}", Versions: arm.LocksVersions,
+			Access: rbacAt(actLockDelete, h.extensionScope), Handler: h.deleteLock},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/locks", Versions: arm.LocksVersions,
+			Access: rbacAt(actLockRead, h.extensionScope), Handler: h.listLocks},
+
+		{Method: "GET", Pattern: "/edgevault/admin/users", Access: tenantAdmin, Handler: h.listUsers},
 		{Method: "GET", Pattern: "/edgevault/admin/servicePrincipals", Access: tenantAdmin, Handler: h.listServicePrincipals},
 		{Method: "POST", Pattern: "/edgevault/admin/servicePrincipals", Access: tenantAdmin, Handler: h.createServicePrincipal},
 		{Method: "DELETE", Pattern: "/edgevault/admin/servicePrincipals/{clientId}", Access: tenantAdmin, Handler: h.deleteServicePrincipal},
@@ -120,6 +137,41 @@ func (h *Handler) groupScope(q *request) (resource.ID, error) {
 		return resource.ID{}, err
 	}
 	return resource.NewResourceGroup(sub.SubscriptionID(), q.vars["resourceGroupName"]), nil
+}
+
+// extensionScope is the {scope} of an extension-resource route (locks,
+// role assignments): it must be a subscription of the caller's tenant, an
+// existing resource group in it, or an existing resource.
+func (h *Handler) extensionScope(q *request) (resource.ID, error) {
+	scope := q.scope
+	if scope.Level() == resource.Tenant {
+		return resource.ID{}, &arm.Error{Status: http.StatusBadRequest, Code: "InvalidScope",
+			Message: "The scope '/' is not valid for this operation; use a subscription, resource group or resource."}
+	}
+	q.vars["subscriptionId"] = scope.SubscriptionID()
+	if _, err := h.subscriptionScope(q); err != nil {
+		return resource.ID{}, err
+	}
+	switch scope.Level() {
+	case resource.ResourceGroup:
+		if _, err := h.cfg.Groups.Get(q.ctx(), scope); err != nil {
+			return resource.ID{}, err
+		}
+	case resource.Resource:
+		exists := false
+		if h.cfg.Exists != nil {
+			var err error
+			if exists, err = h.cfg.Exists(q.ctx(), scope); err != nil {
+				return resource.ID{}, err
+			}
+		}
+		if !exists {
+			return resource.ID{}, &arm.Error{Status: http.StatusNotFound, Code: "ResourceNotFound",
+				Message: "The Resource '" + scope.Type() + "/" + scope.Name() + "' under resource group '" +
+					scope.ResourceGroupName() + "' was not found."}
+		}
+	}
+	return scope, nil
 }
 
 func truncate(s string) string {

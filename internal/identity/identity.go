@@ -181,6 +181,11 @@ func (s *Service) ServicePrincipals(ctx context.Context, tenantID string) ([]pri
 	return s.cfg.Store.Principals(ctx, tenantID, principal.ServicePrincipal)
 }
 
+// Users lists a tenant's users.
+func (s *Service) Users(ctx context.Context, tenantID string) ([]principal.Principal, error) {
+	return s.cfg.Store.Principals(ctx, tenantID, principal.User)
+}
+
 // Principal returns a principal by object id.
 func (s *Service) Principal(ctx context.Context, objectID string) (principal.Principal, error) {
 	return s.cfg.Store.Principal(ctx, objectID)

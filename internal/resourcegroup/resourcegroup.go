@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/resource"
 )
 
@@ -68,12 +69,21 @@ type Store interface {
 // Config configures a Service.
 type Config struct {
 	Store Store
+	// Locks is asked before every change (ReadOnly blocks writes,
+	// CanNotDelete and ReadOnly block deletes).
+	Locks lock.Checker
 	Now   func() time.Time
 }
 
 // Service manages resource groups.
 type Service struct {
 	cfg Config
+
+	// Set by EnableDelete.
+	ops      Operations
+	states   StateStore
+	fresh    lock.Checker
+	deleters []Deleter
 }
 
 // New returns a Service.
@@ -127,6 +137,9 @@ func (s *Service) Put(ctx context.Context, id resource.ID, spec Spec, check func
 			return Group{}, false, err
 		}
 	}
+	if err := s.cfg.Locks.Check(ctx, lock.Write, id); err != nil {
+		return Group{}, false, err
+	}
 	now := s.cfg.Now().UTC()
 	g := Group{ID: id, Location: loc, Tags: spec.Tags, ManagedBy: spec.ManagedBy, ProvisioningState: Succeeded,
 		ETag: newETag(), CreatedAt: now, UpdatedAt: now}
@@ -160,6 +173,9 @@ func (s *Service) Patch(ctx context.Context, id resource.ID, tags map[string]str
 		if err := check(g); err != nil {
 			return Group{}, err
 		}
+	}
+	if err := s.cfg.Locks.Check(ctx, lock.Write, id); err != nil {
+		return Group{}, err
 	}
 	if g.ProvisioningState == Deleting {
 		return Group{}, ErrDeleting
