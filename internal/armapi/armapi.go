@@ -15,6 +15,7 @@ import (
 	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/principal"
 	"github.com/edgevault/edgevault/internal/provider"
+	"github.com/edgevault/edgevault/internal/rbac"
 	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/sensitive"
@@ -47,7 +48,7 @@ type RootKeys interface {
 // holds any role at or below a scope (what makes a subscription visible).
 type Authorizer interface {
 	Authorize(ctx context.Context, p principal.Principal, action string, scope resource.ID) error
-	HasAnyAssignment(ctx context.Context, p principal.Principal, scope resource.ID) (bool, error)
+	Visible(ctx context.Context, p principal.Principal, scope resource.ID) (bool, error)
 }
 
 // Operations reads long-running operations (the operation.Service).
@@ -71,13 +72,14 @@ type Config struct {
 	// Endpoint is the public base URL of the management host, for
 	// nextLink, Location and Azure-AsyncOperation (never the request's
 	// Host header).
-	Endpoint      string
-	RBAC          Authorizer
-	Subscriptions Subscriptions
-	Groups        *resourcegroup.Service
-	Providers     *provider.Service
-	Locks         *lock.Service
-	Operations    Operations
+	Endpoint        string
+	RBAC            Authorizer
+	Subscriptions   Subscriptions
+	Groups          *resourcegroup.Service
+	Providers       *provider.Service
+	Locks           *lock.Service
+	Operations      Operations
+	RoleAssignments *rbac.Service
 	// Exists reports whether a resource (below a resource group) exists;
 	// resource types register with it as they are built. nil: none exist.
 	Exists func(ctx context.Context, id resource.ID) (bool, error)

@@ -25,6 +25,9 @@ func TestEveryRouteHasAccess(t *testing.T) {
 		// target (operationFor).
 		"GET /subscriptions/{subscriptionId}/providers/Microsoft.Resources/operationStatuses/{operationId}": true,
 		"GET /subscriptions/{subscriptionId}/providers/Microsoft.Resources/operationResults/{operationId}":  true,
+		// The built-in role definitions are public knowledge.
+		"GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}": true,
+		"GET {scope}/providers/Microsoft.Authorization/roleDefinitions":                    true,
 	}
 	for _, rt := range h.routes {
 		a, name := rt.Access, rt.Method+" "+rt.Pattern

@@ -10,6 +10,7 @@ import (
 	"github.com/edgevault/edgevault/internal/httpx"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/provider"
+	"github.com/edgevault/edgevault/internal/rbac"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/token"
 )
@@ -31,6 +32,15 @@ var errorTable = []errorRow{
 	{sentinel: resourcegroup.ErrDeleting, status: http.StatusConflict, code: "ResourceGroupBeingDeleted"},
 	{sentinel: provider.ErrUnknownNamespace, status: http.StatusNotFound, code: "InvalidResourceNamespace"},
 	{sentinel: lock.ErrNotFound, status: http.StatusNotFound, code: "LockNotFound"},
+	{sentinel: rbac.ErrAuthorizationFailed, status: http.StatusForbidden, code: "AuthorizationFailed"},
+	{sentinel: rbac.ErrRoleAssignmentNotFound, status: http.StatusNotFound, code: "RoleAssignmentNotFound"},
+	{sentinel: rbac.ErrRoleAssignmentExists, status: http.StatusConflict, code: "RoleAssignmentExists"},
+	{sentinel: rbac.ErrUpdateNotPermitted, status: http.StatusBadRequest, code: "RoleAssignmentUpdateNotPermitted"},
+	{sentinel: rbac.ErrInvalidAssignmentName, status: http.StatusBadRequest, code: "InvalidRoleAssignmentId"},
+	{sentinel: rbac.ErrPrincipalNotFound, status: http.StatusBadRequest, code: "PrincipalNotFound"},
+	{sentinel: rbac.ErrPrincipalTypeMismatch, status: http.StatusBadRequest, code: "UnmatchedPrincipalType"},
+	{sentinel: rbac.ErrRoleDefinitionNotFound, status: http.StatusBadRequest, code: "RoleDefinitionDoesNotExist"},
+	{sentinel: rbac.ErrInvalidScope, status: http.StatusBadRequest, code: "InvalidScope"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

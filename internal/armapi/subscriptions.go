@@ -29,7 +29,7 @@ func (h *Handler) listSubscriptions(w http.ResponseWriter, q *request) {
 	}
 	out := arm.List[arm.Subscription]{Value: []arm.Subscription{}}
 	for _, s := range subs {
-		visible, err := h.cfg.RBAC.HasAnyAssignment(q.ctx(), q.caller.Principal, resource.NewSubscription(s.ID))
+		visible, err := h.cfg.RBAC.Visible(q.ctx(), q.caller.Principal, resource.NewSubscription(s.ID))
 		if err != nil {
 			writeError(w, q.Request, err)
 			return
