@@ -100,18 +100,9 @@ func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, q *request) {
 // listRoleAssignments supports $filter=atScope() and
 // $filter=principalId eq '{id}' (or assignedTo('{id}')).
 func (h *Handler) listRoleAssignments(w http.ResponseWriter, q *request) {
-	opts := rbac.ListOptions{Scope: q.scope}
-	switch f := strings.TrimSpace(q.URL.Query().Get("$filter")); {
-	case f == "":
-	case f == "atScope()":
-		opts.AtScopeOnly = true
-	case strings.HasPrefix(f, "principalId eq '") && strings.HasSuffix(f, "'"):
-		opts.PrincipalID = strings.TrimSuffix(strings.TrimPrefix(f, "principalId eq '"), "'")
-	case strings.HasPrefix(f, "assignedTo('") && strings.HasSuffix(f, "')"):
-		opts.PrincipalID = strings.TrimSuffix(strings.TrimPrefix(f, "assignedTo('"), "')")
-	default:
-		writeError(w, q.Request, &arm.Error{Status: http.StatusBadRequest, Code: "InvalidFilter",
-			Message: "The $filter '" + truncate(f) + "' is not supported; use atScope(), principalId eq '{id}' or assignedTo('{id}')."})
+	opts, err := roleAssignmentFilter(q)
+	if err != nil {
+		writeError(w, q.Request, err)
 		return
 	}
 	list, err := h.cfg.RoleAssignments.List(q.ctx(), opts)
@@ -124,6 +115,32 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, q *request) {
 		out.Value = append(out.Value, toRoleAssignment(a))
 	}
 	_ = httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+// roleAssignmentFilter parses the $filter forms Azure tools send:
+// atScope(), principalId eq '{id}', assignedTo('{id}'), and atScope()
+// combined with one of the others by "and".
+func roleAssignmentFilter(q *request) (rbac.ListOptions, error) {
+	opts := rbac.ListOptions{Scope: q.scope}
+	f := strings.TrimSpace(q.URL.Query().Get("$filter"))
+	if f == "" {
+		return opts, nil
+	}
+	for _, term := range strings.Split(f, " and ") {
+		term = strings.TrimSpace(term)
+		switch {
+		case term == "atScope()":
+			opts.AtScopeOnly = true
+		case strings.HasPrefix(term, "principalId eq '") && strings.HasSuffix(term, "'") && opts.PrincipalID == "":
+			opts.PrincipalID = strings.TrimSuffix(strings.TrimPrefix(term, "principalId eq '"), "'")
+		case strings.HasPrefix(term, "assignedTo('") && strings.HasSuffix(term, "')") && opts.PrincipalID == "":
+			opts.PrincipalID = strings.TrimSuffix(strings.TrimPrefix(term, "assignedTo('"), "')")
+		default:
+			return rbac.ListOptions{}, &arm.Error{Status: http.StatusBadRequest, Code: "InvalidFilter",
+				Message: "The $filter '" + truncate(f) + "' is not supported; use atScope(), principalId eq '{id}' or assignedTo('{id}'), optionally joined by 'and'."}
+		}
+	}
+	return opts, nil
 }
 
 func toRoleDefinition(scope resource.ID, d rbac.RoleDefinition) arm.RoleDefinition {

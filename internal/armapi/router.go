@@ -131,6 +131,17 @@ func (h *Handler) serve(w http.ResponseWriter, q *request, rt *route) {
 		writeError(w, q.Request, err)
 		return
 	}
+	if rt.Provider != "" {
+		// ARM refuses a resource type whose provider is not registered in
+		// the subscription: 409 MissingSubscriptionRegistration, which the
+		// SDKs' registration policy answers by registering and retrying.
+		if sub := q.scope.SubscriptionID(); sub != "" {
+			if err := h.cfg.Providers.RequireRegistered(q.ctx(), sub, rt.Provider); err != nil {
+				writeError(w, q.Request, err)
+				return
+			}
+		}
+	}
 	rt.Handler(w, q)
 }
 

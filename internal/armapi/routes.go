@@ -5,6 +5,7 @@ import (
 
 	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/resource"
 )
 
@@ -34,6 +35,9 @@ type route struct {
 	Versions arm.Versions // nil: no api-version (edgevault's own admin routes)
 	Access   access
 	Handler  func(http.ResponseWriter, *request)
+	// Provider, when set, must be registered in the subscription of the
+	// route's {scope}.
+	Provider string
 
 	pattern pattern
 	headOK  bool // a GET route that also answers HEAD
@@ -84,22 +88,22 @@ func (h *Handler) table() []route {
 			Access: rbacAt(actProviderUnreg, h.subscriptionScope), Handler: h.unregisterProvider},
 
 		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.Authorization/locks/{lockName}", Versions: arm.LocksVersions,
-			Access: rbacAt(actLockWrite, h.extensionScope), Handler: h.putLock},
+			Access: rbacAt(actLockWrite, h.extensionScope), Handler: h.putLock, Provider: lock.Namespace},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/locks/{lockName}", Versions: arm.LocksVersions,
-			Access: rbacAt(actLockRead, h.extensionScope), Handler: h.getLock},
+			Access: rbacAt(actLockRead, h.extensionScope), Handler: h.getLock, Provider: lock.Namespace},
 		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.Authorization/locks/{lockName}", Versions: arm.LocksVersions,
-			Access: rbacAt(actLockDelete, h.extensionScope), Handler: h.deleteLock},
+			Access: rbacAt(actLockDelete, h.extensionScope), Handler: h.deleteLock, Provider: lock.Namespace},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/locks", Versions: arm.LocksVersions,
-			Access: rbacAt(actLockRead, h.extensionScope), Handler: h.listLocks},
+			Access: rbacAt(actLockRead, h.extensionScope), Handler: h.listLocks, Provider: lock.Namespace},
 
 		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", Versions: arm.RoleVersions,
-			Access: rbacAt(actRoleAssignmentWrite, h.extensionScope), Handler: h.putRoleAssignment},
+			Access: rbacAt(actRoleAssignmentWrite, h.extensionScope), Handler: h.putRoleAssignment, Provider: lock.Namespace},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", Versions: arm.RoleVersions,
-			Access: rbacAt(actRoleAssignmentRead, h.extensionScope), Handler: h.getRoleAssignment},
+			Access: rbacAt(actRoleAssignmentRead, h.extensionScope), Handler: h.getRoleAssignment, Provider: lock.Namespace},
 		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", Versions: arm.RoleVersions,
-			Access: rbacAt(actRoleAssignmentDelete, h.extensionScope), Handler: h.deleteRoleAssignment},
+			Access: rbacAt(actRoleAssignmentDelete, h.extensionScope), Handler: h.deleteRoleAssignment, Provider: lock.Namespace},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/roleAssignments", Versions: arm.RoleVersions,
-			Access: rbacAt(actRoleAssignmentRead, h.extensionScope), Handler: h.listRoleAssignments},
+			Access: rbacAt(actRoleAssignmentRead, h.extensionScope), Handler: h.listRoleAssignments, Provider: lock.Namespace},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", Versions: arm.RoleVersions,
 			Access: anyCaller, Handler: h.getRoleDefinition},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/roleDefinitions", Versions: arm.RoleVersions,

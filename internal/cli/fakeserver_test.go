@@ -34,6 +34,7 @@ var fakeTime = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 // API, on login.localhost and management.localhost.
 type fakeServer struct {
 	srv           *clienttest.Server
+	mux           *http.ServeMux // more routes may be added (fakearm_test.go)
 	bootstrapFile string
 
 	mu        sync.Mutex
@@ -79,6 +80,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("POST management.localhost/edgevault/admin/rootKey/rotate", f.auth(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]any{"rootKeyId": "rk-2"}) // as armapi answers
 	}))
+	f.mux = mux
 	f.srv = clienttest.NewServer(t, mux)
 	f.bootstrapFile = filepath.Join(t.TempDir(), "bootstrap.json")
 	bs := map[string]any{

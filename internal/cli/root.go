@@ -53,6 +53,10 @@ func NewRoot() *cobra.Command {
 		newAccountCmd(a),
 		newSPCmd(a),
 		newAdminCmd(a),
+		newGroupCmd(a),
+		newProviderCmd(a),
+		newRoleCmd(a),
+		newLockCmd(a),
 	)
 	return root
 }

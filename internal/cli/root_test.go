@@ -20,9 +20,9 @@ func TestExecuteWithAddedCommands(t *testing.T) {
 		{[]string{"server", "extra"}, 2, `ERROR: unknown command "extra" for "edgevault server"`},
 		{[]string{"server", "--port", "x"}, 2, `ERROR: invalid argument "x" for "--port" flag`},
 		{[]string{"fail"}, 1, "ERROR: boom\n"},
-		{[]string{"group"}, 0, ""},
-		{[]string{"group", "bogus"}, 2, `ERROR: unknown command "bogus" for "edgevault group"`},
-		{[]string{"group", "leaf", "-o", "json"}, 0, ""},
+		{[]string{"bundle"}, 0, ""},
+		{[]string{"bundle", "bogus"}, 2, `ERROR: unknown command "bogus" for "edgevault bundle"`},
+		{[]string{"bundle", "leaf", "-o", "json"}, 0, ""},
 		{[]string{"-o", "JSON", "version"}, 0, ""},
 	}
 	for _, tt := range tests {
@@ -30,7 +30,7 @@ func TestExecuteWithAddedCommands(t *testing.T) {
 		server := &cobra.Command{Use: "server", Args: cobra.NoArgs, RunE: func(*cobra.Command, []string) error { return nil }}
 		server.Flags().Int("port", 8443, "port")
 		fail := &cobra.Command{Use: "fail", RunE: func(*cobra.Command, []string) error { return errors.New("boom") }}
-		group := &cobra.Command{Use: "group"}
+		group := &cobra.Command{Use: "bundle"} // not "group": that is a real command
 		group.AddCommand(&cobra.Command{Use: "leaf", Run: func(*cobra.Command, []string) {}})
 		root.AddCommand(server, fail, group)
 		var out, errb strings.Builder

@@ -55,6 +55,7 @@ type Server struct {
 	http      *http.Server
 	metrics   *http.Server
 	boot      bootstrap.Result
+	arm       armServices
 	closers   []func() // run in reverse by close
 }
 
@@ -208,6 +209,9 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 	if err := s.tokens.EnsureKey(context.Background()); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
+	if err := s.newARMServices(); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := httpx.NewMetrics(reg)
@@ -223,6 +227,9 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 		Management: armapi.New(armapi.Config{
 			Tokens: s.tokens, Principals: s.identity, RootKeys: s.keyring,
 			Audience: s.endpoints.Management(), AuthorityHost: s.endpoints.AuthorityHost(),
+			Endpoint: s.endpoints.Management(), RBAC: s.arm.rbac, RoleAssignments: s.arm.rbac,
+			Subscriptions: s.store, Groups: s.arm.groups, Providers: s.arm.providers, Locks: s.arm.locks,
+			Operations: s.arm.operations,
 		}),
 		Ready:  s.store.Ping,
 		Logger: s.log,
