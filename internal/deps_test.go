@@ -66,7 +66,7 @@ var rules = map[string][]string{
 	"internal/client/clienttest": nil,
 	"internal/cli":               clientSide,
 
-	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/bootstrap", "internal/identity"}, mechanisms),
+	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi"}, domain, mechanisms),
 
 	"cmd/edgevault":       {"internal/cli", "internal/server"},
 	"cmd/edgevault-agent": clientSide,

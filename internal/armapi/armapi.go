@@ -10,6 +10,7 @@ package armapi
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
@@ -80,6 +81,9 @@ type Config struct {
 	Locks           *lock.Service
 	Operations      Operations
 	RoleAssignments *rbac.Service
+	// Logger receives the causes of server-side failures (slog.Default
+	// when nil).
+	Logger *slog.Logger
 	// Exists reports whether a resource (below a resource group) exists;
 	// resource types register with it as they are built. nil: none exist.
 	Exists func(ctx context.Context, id resource.ID) (bool, error)

@@ -1,6 +1,7 @@
 package armapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -73,31 +74,58 @@ func lookupError(err error) (int, string) {
 	return http.StatusInternalServerError, "InternalServerError"
 }
 
-// writeError answers err. The client sees the error's safe message and the
-// request id; a server-side failure's cause is logged here, once.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
+// renderError turns err into the ARM status and error body the client
+// sees. internal reports a server-side failure, whose cause must be logged
+// and whose message is replaced by the request id.
+func renderError(err error) (status int, d arm.ErrorDetail, internal bool) {
 	var wire *arm.Error
 	if errors.As(err, &wire) {
-		arm.WriteError(w, wire.Status, wire.Detail())
-		return
+		return wire.Status, wire.Detail(), false
 	}
 	var missing *provider.MissingRegistrationError
 	if errors.As(err, &missing) {
 		// details[0].target names the namespace: the SDKs' auto-registration
 		// policy reads it (reference/edge-arm.md §3.4).
 		code := "MissingSubscriptionRegistration"
-		arm.WriteError(w, http.StatusConflict, arm.ErrorDetail{Code: code, Message: missing.Error(),
-			Details: []arm.ErrorDetail{{Code: code, Target: missing.Namespace, Message: missing.Error()}}})
-		return
+		return http.StatusConflict, arm.ErrorDetail{Code: code, Message: missing.Error(),
+			Details: []arm.ErrorDetail{{Code: code, Target: missing.Namespace, Message: missing.Error()}}}, false
 	}
 	status, code := lookupError(err)
 	msg := errkind.Message(err)
-	if status >= 500 {
-		slog.ErrorContext(r.Context(), "management: request failed", "err", err, "request_id", httpx.RequestID(r.Context()))
-		msg = "The server could not complete the request. Request id: " + httpx.RequestID(r.Context())
-	}
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	arm.WriteError(w, status, arm.ErrorDetail{Code: code, Message: msg})
+	return status, arm.ErrorDetail{Code: code, Message: msg}, status >= 500
+}
+
+// ErrorCode maps an error to the status, code and message a failed
+// long-running operation ends with: the same table as synchronous errors.
+func ErrorCode(err error) (int, string, string) {
+	status, d, internal := renderError(err)
+	if internal {
+		d.Message = "The operation failed because of a server error."
+	}
+	return status, d.Code, d.Message
+}
+
+// writeError answers err. The client sees the error's safe message and the
+// request id; a server-side failure's cause is logged here, once.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, d, internal := renderError(err)
+	if internal {
+		loggerFrom(r.Context()).ErrorContext(r.Context(), "management: request failed", "err", err, "request_id", httpx.RequestID(r.Context()))
+		d.Message = "The server could not complete the request. Request id: " + httpx.RequestID(r.Context())
+	}
+	arm.WriteError(w, status, d)
+}
+
+type loggerKey struct{}
+
+// loggerFrom returns the handler's logger, which ServeHTTP puts in the
+// request context, or the default logger.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
 }

@@ -85,6 +85,9 @@ func splitPath(p string) []string {
 // match serves it; a path that matches with another method is 405; no
 // match is ARM's 404.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Logger != nil {
+		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, h.cfg.Logger))
+	}
 	segs := splitPath(r.URL.Path)
 	pathMatched := false
 	for i := range h.routes {

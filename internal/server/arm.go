@@ -1,6 +1,13 @@
 package server
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/edgevault/edgevault/internal/armapi"
+	"github.com/edgevault/edgevault/internal/jobs"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/provider"
@@ -10,6 +17,7 @@ import (
 
 // armServices are the domain services behind the management host.
 type armServices struct {
+	queue      *jobs.Queue
 	rbac       *rbac.Service
 	locks      *lock.Service
 	providers  *provider.Service
@@ -17,10 +25,22 @@ type armServices struct {
 	operations *operation.Service
 }
 
-// newARMServices builds the ARM core's services over the store.
+// newARMServices builds the ARM core's services over the store, and the
+// durable job queue their long-running operations run on. Every handler is
+// registered before the queue starts (startQueue).
 func (s *Server) newARMServices() error {
 	var err error
 	a := &s.arm
+	db, dialect := s.store.JobsDB()
+	jobLog := slog.New(levelFloor{s.log.Handler(), slog.LevelWarn})
+	if a.queue, err = jobs.New(jobs.Config{DB: db, Dialect: dialect, URL: s.cfg.DatabaseURL, Logger: jobLog}); err != nil {
+		return err
+	}
+	if a.operations, err = operation.New(operation.Config{
+		Store: s.store.Operations(a.queue), Queue: a.queue, ErrorCode: armapi.ErrorCode, Logger: s.log,
+	}); err != nil {
+		return err
+	}
 	if a.rbac, err = rbac.New(rbac.Config{Store: s.store, Principals: s.identity}); err != nil {
 		return err
 	}
@@ -29,5 +49,42 @@ func (s *Server) newARMServices() error {
 	}
 	a.providers = provider.New(provider.Config{Store: s.store})
 	a.groups = resourcegroup.New(resourcegroup.Config{Store: s.store, Locks: a.locks})
+	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached())
 	return nil
+}
+
+// startQueue starts running jobs; the queue stops after the HTTP server
+// (closers run in reverse) and before the store closes.
+func (s *Server) startQueue(ctx context.Context) error {
+	if err := s.arm.queue.Start(ctx); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	q := s.arm.queue
+	s.closers = append(s.closers, func() {
+		ctx, cancel := context.WithTimeout(background(), 15*time.Second)
+		defer cancel()
+		if err := q.Stop(ctx); err != nil {
+			s.log.Warn("job queue stop", "err", err)
+		}
+	})
+	return nil
+}
+
+// levelFloor drops records below a level: River logs every job retry at
+// Info, which belongs in the operation's own record, not the server log.
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (l levelFloor) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= l.min && l.Handler.Enabled(ctx, level)
+}
+
+func (l levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFloor{l.Handler.WithAttrs(as), l.min}
+}
+
+func (l levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{l.Handler.WithGroup(name), l.min}
 }

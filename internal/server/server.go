@@ -146,6 +146,9 @@ func start(ctx context.Context, cfg config.Config, opts Options) (_ *Server, err
 	if err := s.wire(opts, tlsCfg); err != nil {
 		return nil, err
 	}
+	if err := s.startQueue(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -229,7 +232,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 			Audience: s.endpoints.Management(), AuthorityHost: s.endpoints.AuthorityHost(),
 			Endpoint: s.endpoints.Management(), RBAC: s.arm.rbac, RoleAssignments: s.arm.rbac,
 			Subscriptions: s.store, Groups: s.arm.groups, Providers: s.arm.providers, Locks: s.arm.locks,
-			Operations: s.arm.operations,
+			Operations: s.arm.operations, Logger: s.log,
 		}),
 		Ready:  s.store.Ping,
 		Logger: s.log,

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/edgevault/edgevault/internal/principal"
-	"github.com/edgevault/edgevault/internal/rbac"
 )
 
 // Tenant returns a tenant by id.
@@ -65,36 +64,5 @@ func insertTenant(ctx context.Context, db execer, t principal.Tenant) error {
 func insertSubscription(ctx context.Context, db execer, sub principal.Subscription) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO subscriptions (id, tenant_id, display_name, state, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, sub.ID, sub.TenantID, sub.DisplayName, sub.State, sub.CreatedAt.UnixNano())
-	return err
-}
-
-// RoleAssignmentsForPrincipal lists a principal's role assignments.
-func (s *Store) RoleAssignmentsForPrincipal(ctx context.Context, principalID string) ([]rbac.Assignment, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, scope, principal_id, principal_type, role_definition_id, created_at
-		FROM role_assignments WHERE principal_id = $1 ORDER BY created_at, id`, principalID)
-	if err != nil {
-		return nil, s.wrap(err, "role assignments")
-	}
-	defer rows.Close()
-	var out []rbac.Assignment
-	for rows.Next() {
-		var (
-			a       rbac.Assignment
-			created sql.NullInt64
-		)
-		if err := rows.Scan(&a.ID, &a.Scope, &a.PrincipalID, &a.PrincipalType, &a.RoleDefinitionID, &created); err != nil {
-			return nil, s.wrap(err, "role assignments")
-		}
-		a.CreatedAt = fromNS(created)
-		out = append(out, a)
-	}
-	return out, s.wrap(rows.Err(), "role assignments")
-}
-
-func insertRoleAssignment(ctx context.Context, db execer, a rbac.Assignment) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO role_assignments
-		(id, scope, scope_key, principal_id, principal_type, role_definition_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.ID, a.Scope, lower(a.Scope), a.PrincipalID, a.PrincipalType, a.RoleDefinitionID, a.CreatedAt.UnixNano())
 	return err
 }
