@@ -69,7 +69,15 @@ type inproc struct {
 // unless stopped before.
 func startInProcess(t *testing.T, dir, listen string, log io.Writer) *inproc {
 	t.Helper()
-	cfg := config.Config{DataDir: dir, Listen: listen, DNSSuffix: "localhost", LogFormat: "text", LogLevel: "info"}
+	return startInProcessDB(t, dir, listen, "", log)
+}
+
+// startInProcessDB is startInProcess on the database databaseURL names
+// ("" for SQLite in dir).
+func startInProcessDB(t *testing.T, dir, listen, databaseURL string, log io.Writer) *inproc {
+	t.Helper()
+	cfg := config.Config{DataDir: dir, Listen: listen, DNSSuffix: "localhost", LogFormat: "text", LogLevel: "info",
+		DatabaseURL: databaseURL}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
