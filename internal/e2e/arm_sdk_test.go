@@ -379,4 +379,3 @@ func testSDKAutoRegistration(t *testing.T, e *sdkEnv) {
 		t.Errorf("write under ReadOnly: %v", err)
 	}
 }
-
