@@ -31,7 +31,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 golden: ## rewrite golden files under testdata/ after an intended change
 	$(GO) test ./internal/cli/ ./internal/envelope/ ./internal/armapi/ -update
 
-bench: ## benchmarks: token issuance, token validation, server start, envelope
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./internal/token/ ./internal/server/ ./internal/envelope/
+bench: ## benchmarks: tokens, server start, envelope, RBAC, locks, operations
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./internal/token/ ./internal/server/ ./internal/envelope/ ./internal/rbac/ ./internal/lock/ ./internal/operation/
 
 check: lint test ## what CI runs: lint, then every test with -race

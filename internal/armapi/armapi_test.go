@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/resource"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -145,6 +146,35 @@ func FuzzDecodeJSON(f *testing.F) {
 		err := decodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(body)), &v)
 		if err != nil && errkind.KindOf(err) != errkind.Invalid {
 			t.Fatalf("kind %v for %q", errkind.KindOf(err), body)
+		}
+	})
+}
+
+// FuzzRoute: any path either matches no route or binds variables that are
+// non-empty path segments, and a {scope} that is a valid resource id.
+func FuzzRoute(f *testing.F) {
+	h := New(Config{})
+	for _, p := range []string{"/subscriptions/s/resourcegroups/rg", "/subscriptions/s/providers/Microsoft.KeyVault/register",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/locks/l", "//", "/providers/Microsoft.Authorization/roleDefinitions/x"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		segs := splitPath(path)
+		for _, rt := range h.routes {
+			vars, scope, ok := rt.pattern.match(segs)
+			if !ok {
+				continue
+			}
+			for k, v := range vars {
+				if v == "" || strings.Contains(v, "/") {
+					t.Fatalf("%s bound %s=%q from %q", rt.Pattern, k, v, path)
+				}
+			}
+			if rt.pattern.scoped {
+				if _, err := resource.Parse(scope.String()); err != nil {
+					t.Fatalf("%s bound an unparsable scope %q from %q", rt.Pattern, scope, path)
+				}
+			}
 		}
 	})
 }
