@@ -31,7 +31,7 @@ var (
 	// Mechanisms: no domain knowledge.
 	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault"}
 )
 
 var rules = map[string][]string{
@@ -54,6 +54,7 @@ var rules = map[string][]string{
 	"internal/bootstrap":     append([]string{"internal/identity", "internal/rbac"}, vocabulary...),
 	"internal/resourcegroup": append([]string{"internal/lock", "internal/operation"}, vocabulary...),
 	"internal/provider":      vocabulary,
+	"internal/keyvault":      vocabulary,
 	"internal/lock":          vocabulary,
 	"internal/operation":     append([]string{"internal/jobs"}, vocabulary...),
 
