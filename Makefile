@@ -6,7 +6,7 @@ FUZZTIME  ?= 20s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/edgevault/edgevault/internal/cli.Version=$(VERSION)
 
-.PHONY: help build test test-pg lint fuzz golden bench check
+.PHONY: help build test test-pg lint fuzz golden bench check js-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -14,11 +14,14 @@ help: ## list the targets
 build: ## build bin/edgevault and bin/edgevault-agent
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/edgevault ./cmd/edgevault-agent
 
-test: ## run every test with the race detector (PostgreSQL too when EDGEVAULT_TEST_POSTGRES_URL is set)
+test: js-deps ## run every test with the race detector (PostgreSQL too when EDGEVAULT_TEST_POSTGRES_URL is set)
 	$(GO) test -race -count=1 $(PKGS)
 
-test-pg: ## run the tests with PostgreSQL at $(PG_URL)
+test-pg: js-deps ## run the tests with PostgreSQL at $(PG_URL)
 	EDGEVAULT_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -race -count=1 $(PKGS)
+
+js-deps: ## install the JS SDK test's npm packages (skipped without npm; the JS test then skips)
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix test/js --no-audit --no-fund --loglevel=error; else echo "npm not found: the JS SDK test will be skipped"; fi
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1)
