@@ -8,9 +8,10 @@
 // client and never imports server-side packages, so the CLI builds alone.
 //
 // Invariants: data goes to stdout, messages and errors to stderr; no secret
-// (password, client secret, refresh or access token) is ever printed, except
-// the one-time display of a new client secret by `sp create` and
-// `sp reset-secret`. Errors print as "ERROR: <message>"; usage errors exit 2,
+// (password, client secret, refresh or access token, Key Vault secret value)
+// is ever printed, except the one-time display of a new client secret by
+// `sp create` and `sp reset-secret`, and the value `keyvault secret show`
+// is asked for. Errors print as "ERROR: <message>"; usage errors exit 2,
 // other failures 1.
 package cli
 
@@ -57,6 +58,7 @@ func NewRoot() *cobra.Command {
 		newProviderCmd(a),
 		newRoleCmd(a),
 		newLockCmd(a),
+		newKeyVaultCmd(a),
 	)
 	return root
 }
