@@ -29,9 +29,9 @@ var (
 	// Client side: what the CLI and the agent may use besides vocabulary.
 	clientSide = append([]string{"internal/client"}, vocabulary...)
 	// Mechanisms: no domain knowledge.
-	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs"}, vocabulary...)
+	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs", "internal/akv"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret"}
 )
 
 var rules = map[string][]string{
@@ -48,20 +48,24 @@ var rules = map[string][]string{
 	"internal/token":    {"internal/errkind", "internal/principal"},
 	"internal/arm":      {"internal/httpx", "internal/errkind"},
 	"internal/jobs":     nil,
+	"internal/akv":      {"internal/httpx"},
 
 	"internal/identity":      vocabulary,
 	"internal/rbac":          vocabulary,
 	"internal/bootstrap":     append([]string{"internal/identity", "internal/rbac"}, vocabulary...),
 	"internal/resourcegroup": append([]string{"internal/lock", "internal/operation"}, vocabulary...),
 	"internal/provider":      vocabulary,
-	"internal/keyvault":      vocabulary,
+	"internal/keyvault":      append([]string{"internal/lock"}, vocabulary...),
 	"internal/lock":          vocabulary,
 	"internal/operation":     append([]string{"internal/jobs"}, vocabulary...),
+	"internal/audit":         vocabulary,
+	"internal/secret":        append([]string{"internal/envelope"}, vocabulary...),
 
 	"internal/store":           concat(domain, mechanisms),
 	"internal/store/storetest": concat([]string{"internal/store"}, domain, mechanisms),
 	"internal/loginapi":        concat([]string{"internal/identity"}, mechanisms),
 	"internal/armapi":          concat(domain, mechanisms),
+	"internal/kvapi":           concat(domain, mechanisms),
 
 	"internal/client":            {"internal/sensitive"},
 	"internal/client/clienttest": nil,

@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/principal"
@@ -87,6 +88,7 @@ type Config struct {
 	// Exists reports whether a resource (below a resource group) exists;
 	// resource types register with it as they are built. nil: none exist.
 	Exists func(ctx context.Context, id resource.ID) (bool, error)
+	Vaults *keyvault.Service // Microsoft.KeyVault vaults
 }
 
 // Handler serves the management host.

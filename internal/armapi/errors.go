@@ -9,6 +9,7 @@ import (
 	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/httpx"
+	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/provider"
 	"github.com/edgevault/edgevault/internal/rbac"
@@ -42,6 +43,14 @@ var errorTable = []errorRow{
 	{sentinel: rbac.ErrPrincipalTypeMismatch, status: http.StatusBadRequest, code: "UnmatchedPrincipalType"},
 	{sentinel: rbac.ErrRoleDefinitionNotFound, status: http.StatusBadRequest, code: "RoleDefinitionDoesNotExist"},
 	{sentinel: rbac.ErrInvalidScope, status: http.StatusBadRequest, code: "InvalidScope"},
+	{sentinel: keyvault.ErrNotFound, status: http.StatusNotFound, code: "ResourceNotFound"},
+	{sentinel: keyvault.ErrDeletedNotFound, status: http.StatusNotFound, code: "DeletedVaultNotFound"},
+	{sentinel: keyvault.ErrNameInvalid, status: http.StatusBadRequest, code: "VaultNameNotValid"},
+	{sentinel: keyvault.ErrNameTaken, status: http.StatusConflict, code: "VaultAlreadyExists"},
+	{sentinel: keyvault.ErrNameDeleted, status: http.StatusConflict, code: "ConflictError"},
+	{sentinel: keyvault.ErrNothingToRecover, status: http.StatusNotFound, code: "SoftDeletedVaultDoesNotExist"},
+	{sentinel: keyvault.ErrPurgeProtected, status: http.StatusMethodNotAllowed, code: "MethodNotAllowed"},
+	{sentinel: keyvault.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

@@ -138,7 +138,11 @@ func (h *Handler) serve(w http.ResponseWriter, q *request, rt *route) {
 		// ARM refuses a resource type whose provider is not registered in
 		// the subscription: 409 MissingSubscriptionRegistration, which the
 		// SDKs' registration policy answers by registering and retrying.
-		if sub := q.scope.SubscriptionID(); sub != "" {
+		sub := q.scope.SubscriptionID()
+		if sub == "" {
+			sub = q.vars["subscriptionId"]
+		}
+		if sub != "" {
 			if err := h.cfg.Providers.RequireRegistered(q.ctx(), sub, rt.Provider); err != nil {
 				writeError(w, q.Request, err)
 				return

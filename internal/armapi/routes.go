@@ -5,6 +5,7 @@ import (
 
 	"github.com/edgevault/edgevault/internal/arm"
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/resource"
 )
@@ -108,6 +109,27 @@ func (h *Handler) table() []route {
 			Access: anyCaller, Handler: h.getRoleDefinition},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Authorization/roleDefinitions", Versions: arm.RoleVersions,
 			Access: anyCaller, Handler: h.listRoleDefinitions},
+
+		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actVaultWrite, h.vaultScope), Handler: h.putVault, Provider: keyvault.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actVaultRead, h.vaultScope), Handler: h.getVault, Provider: keyvault.Namespace},
+		{Method: "PATCH", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actVaultWrite, h.vaultScope), Handler: h.patchVault, Provider: keyvault.Namespace},
+		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actVaultDelete, h.vaultScope), Handler: h.deleteVault, Provider: keyvault.Namespace},
+		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}/accessPolicies/{operationKind}", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actAccessPolicyWrite, h.vaultScope), Handler: h.updateAccessPolicies, Provider: keyvault.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actVaultRead, h.vaultListScope), Handler: h.listVaults, Provider: keyvault.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.KeyVault/checkNameAvailability", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actVaultCheckName, h.kvSubscriptionScope), Handler: h.checkVaultName, Provider: keyvault.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/deletedVaults", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actDeletedVaultsRead, h.kvSubscriptionScope), Handler: h.listDeletedVaults, Provider: keyvault.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actDeletedVaultRead, h.kvSubscriptionScope), Handler: h.getDeletedVault, Provider: keyvault.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", Versions: arm.KeyVaultVersions,
+			Access: rbacAt(actDeletedVaultPurge, h.kvSubscriptionScope), Handler: h.purgeDeletedVault, Provider: keyvault.Namespace},
 
 		{Method: "GET", Pattern: "/edgevault/admin/users", Access: tenantAdmin, Handler: h.listUsers},
 		{Method: "GET", Pattern: "/edgevault/admin/servicePrincipals", Access: tenantAdmin, Handler: h.listServicePrincipals},

@@ -2,7 +2,22 @@
 // properties, access policies, globally unique names, soft delete, recovery
 // and purge. The secrets inside a vault belong to the secret package; this
 // package answers the data plane's questions about a vault (does it exist,
-// which tenant, who may do what).
+// which tenant, who may do what) and tells the secret package, through a
+// SecretPurger, when a vault's secrets must go.
+//
+// Invariants (reference/keyvault-wire.md §3.3–3.4, §5):
+//   - A vault name is unique across every tenant and subscription, ignoring
+//     case, for as long as the vault exists: live, or soft-deleted until it
+//     is purged. The store enforces it with one unique key.
+//   - Soft delete is always on; the retention (7–90 days) is fixed at
+//     creation; purge protection, once on, stays on.
+//   - A soft-deleted vault is recovered whole (properties, access policies,
+//     secrets) under its original id, or purged: by request when purge
+//     protection allows it, by the sweeper once its scheduled purge date has
+//     passed. A purge that has begun is finished, never undone.
+//   - Every change a caller requests asks the management-lock checker
+//     first (a group deletion has asked for the whole group; the
+//     sweeper acts for the system, which locks do not bind).
 package keyvault
 
 import (
@@ -69,6 +84,30 @@ type Vault struct {
 	// DeletedAt is set while the vault is soft-deleted; ScheduledPurgeAt is
 	// DeletedAt + Retention days.
 	DeletedAt, ScheduledPurgeAt time.Time
+	// Purging is set once a purge has begun: the vault can no longer be
+	// recovered, and the sweeper finishes the purge if this one is cut
+	// short.
+	Purging bool
+	// Version counts the vault's changes; the store replaces a vault only
+	// when the version it read is still current (optimistic concurrency).
+	Version int64
+}
+
+// ResourceType is the ARM type of a vault.
+const ResourceType = "Microsoft.KeyVault/vaults"
+
+// Namespace is the vaults' resource provider.
+const Namespace = "Microsoft.KeyVault"
+
+// DeletedID is the id of the vault's deleted-vault proxy resource:
+// /subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{loc}/deletedVaults/{name}.
+func (v Vault) DeletedID() resource.ID {
+	return DeletedVaultID(v.ID.SubscriptionID(), v.Location, v.Name())
+}
+
+// DeletedVaultID is the id of a deleted vault.
+func DeletedVaultID(subscriptionID, location, name string) resource.ID {
+	return resource.NewSubscription(subscriptionID).Child(Namespace, "locations", location).Child("", "deletedVaults", name)
 }
 
 // Name returns the vault's name as created.
@@ -95,10 +134,16 @@ func (v Vault) Allows(tenantID, objectID string, p SecretPermission) bool {
 }
 
 // RecoveryLevel is the secrets' recoveryLevel attribute the vault implies
-// (soft delete is always on): purgeable unless purge protection is on.
+// (soft delete is always on): purgeable unless purge protection is on, and
+// "Customized" when the retention is shorter than the default 90 days
+// (reference/keyvault-wire.md §5).
 func (v Vault) RecoveryLevel() string {
-	if v.PurgeProtection {
-		return "Recoverable"
+	level := "Recoverable"
+	if v.Retention != 0 && v.Retention < DefaultRetention {
+		level = "CustomizedRecoverable"
 	}
-	return "Recoverable+Purgeable"
+	if !v.PurgeProtection {
+		level += "+Purgeable"
+	}
+	return level
 }

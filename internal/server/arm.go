@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgevault/edgevault/internal/armapi"
 	"github.com/edgevault/edgevault/internal/jobs"
+	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/provider"
@@ -23,6 +24,7 @@ type armServices struct {
 	providers  *provider.Service
 	groups     *resourcegroup.Service
 	operations *operation.Service
+	vaults     *keyvault.Service
 }
 
 // newARMServices builds the ARM core's services over the store, and the
@@ -47,9 +49,14 @@ func (s *Server) newARMServices() error {
 	if a.locks, err = lock.New(lock.Config{Store: s.store}); err != nil {
 		return err
 	}
-	a.providers = provider.New(provider.Config{Store: s.store})
+	if a.vaults, err = keyvault.New(keyvault.Config{Store: s.store, Locks: a.locks, Logger: s.log,
+		VaultURI: func(name string) string { return "https://" + s.endpoints.Host(name+".vault") + "/" },
+	}); err != nil {
+		return err
+	}
+	a.providers = provider.New(provider.Config{Store: s.store, InUse: a.vaults.InUse})
 	a.groups = resourcegroup.New(resourcegroup.Config{Store: s.store, Locks: a.locks})
-	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached())
+	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached(), a.vaults)
 	return nil
 }
 
@@ -59,6 +66,12 @@ func (s *Server) startQueue(ctx context.Context) error {
 	if err := s.arm.queue.Start(ctx); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
+	// The Key Vault purge sweeper: at start, then hourly; stopped (and
+	// waited for) before the store closes.
+	sweepCtx, stopSweep := context.WithCancel(background())
+	swept := make(chan struct{})
+	go func() { defer close(swept); s.arm.vaults.RunSweeper(sweepCtx, time.Hour) }()
+	s.closers = append(s.closers, func() { stopSweep(); <-swept })
 	q := s.arm.queue
 	s.closers = append(s.closers, func() {
 		ctx, cancel := context.WithTimeout(background(), 15*time.Second)

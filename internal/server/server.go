@@ -233,6 +233,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 			Endpoint: s.endpoints.Management(), RBAC: s.arm.rbac, RoleAssignments: s.arm.rbac,
 			Subscriptions: s.store, Groups: s.arm.groups, Providers: s.arm.providers, Locks: s.arm.locks,
 			Operations: s.arm.operations, Logger: s.log,
+			Vaults: s.arm.vaults, Exists: s.arm.vaults.Exists,
 		}),
 		Ready:  s.store.Ping,
 		Logger: s.log,
