@@ -71,7 +71,7 @@ var rules = map[string][]string{
 	"internal/client/clienttest": nil,
 	"internal/cli":               clientSide,
 
-	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi"}, domain, mechanisms),
+	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi"}, domain, mechanisms),
 
 	"cmd/edgevault":       {"internal/cli", "internal/server"},
 	"cmd/edgevault-agent": clientSide,

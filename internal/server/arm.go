@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/armapi"
@@ -14,6 +15,7 @@ import (
 	"github.com/edgevault/edgevault/internal/provider"
 	"github.com/edgevault/edgevault/internal/rbac"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
+	"github.com/edgevault/edgevault/internal/secret"
 )
 
 // armServices are the domain services behind the management host.
@@ -25,6 +27,7 @@ type armServices struct {
 	groups     *resourcegroup.Service
 	operations *operation.Service
 	vaults     *keyvault.Service
+	secrets    *secret.Service
 }
 
 // newARMServices builds the ARM core's services over the store, and the
@@ -49,7 +52,11 @@ func (s *Server) newARMServices() error {
 	if a.locks, err = lock.New(lock.Config{Store: s.store}); err != nil {
 		return err
 	}
-	if a.vaults, err = keyvault.New(keyvault.Config{Store: s.store, Locks: a.locks, Logger: s.log,
+	// The secret service comes first: purging a vault purges its secrets.
+	if a.secrets, err = secret.New(secret.Config{Store: s.store, Sealer: s.keyring, Logger: s.log}); err != nil {
+		return err
+	}
+	if a.vaults, err = keyvault.New(keyvault.Config{Store: s.store, Locks: a.locks, Logger: s.log, Secrets: a.secrets,
 		VaultURI: func(name string) string { return "https://" + s.endpoints.Host(name+".vault") + "/" },
 	}); err != nil {
 		return err
@@ -66,12 +73,13 @@ func (s *Server) startQueue(ctx context.Context) error {
 	if err := s.arm.queue.Start(ctx); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	// The Key Vault purge sweeper: at start, then hourly; stopped (and
-	// waited for) before the store closes.
+	// The Key Vault purge sweepers (vaults, secrets): at start, then
+	// hourly; stopped (and waited for) before the store closes.
 	sweepCtx, stopSweep := context.WithCancel(background())
-	swept := make(chan struct{})
-	go func() { defer close(swept); s.arm.vaults.RunSweeper(sweepCtx, time.Hour) }()
-	s.closers = append(s.closers, func() { stopSweep(); <-swept })
+	var swept sync.WaitGroup
+	swept.Go(func() { s.arm.vaults.RunSweeper(sweepCtx, time.Hour) })
+	swept.Go(func() { s.arm.secrets.RunSweeper(sweepCtx, time.Hour) })
+	s.closers = append(s.closers, func() { stopSweep(); swept.Wait() })
 	q := s.arm.queue
 	s.closers = append(s.closers, func() {
 		ctx, cancel := context.WithTimeout(background(), 15*time.Second)

@@ -21,11 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgevault/edgevault/internal/armapi"
+	"github.com/edgevault/edgevault/internal/audit"
 	"github.com/edgevault/edgevault/internal/bootstrap"
 	"github.com/edgevault/edgevault/internal/config"
 	"github.com/edgevault/edgevault/internal/envelope"
 	"github.com/edgevault/edgevault/internal/httpx"
 	"github.com/edgevault/edgevault/internal/identity"
+	"github.com/edgevault/edgevault/internal/kvapi"
 	"github.com/edgevault/edgevault/internal/loginapi"
 	"github.com/edgevault/edgevault/internal/pki"
 	"github.com/edgevault/edgevault/internal/store"
@@ -56,6 +58,7 @@ type Server struct {
 	metrics   *http.Server
 	boot      bootstrap.Result
 	arm       armServices
+	audit     *audit.Writer
 	closers   []func() // run in reverse by close
 }
 
@@ -215,6 +218,10 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 	if err := s.newARMServices(); err != nil {
 		return err
 	}
+	vault, err := s.newVaultHandler()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := httpx.NewMetrics(reg)
@@ -235,13 +242,14 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 			Operations: s.arm.operations, Logger: s.log,
 			Vaults: s.arm.vaults, Exists: s.arm.vaults.Exists,
 		}),
+		Vault:  vault,
 		Ready:  s.store.Ping,
 		Logger: s.log,
 	}
 	s.http = &http.Server{
 		Handler: httpx.Wrap(hosts, httpx.Options{
 			Logger: s.log, Metrics: metrics,
-			Errors: map[httpx.Surface]httpx.ErrorWriter{httpx.Login: httpx.WriteOAuthError},
+			Errors: map[httpx.Surface]httpx.ErrorWriter{httpx.Login: httpx.WriteOAuthError, httpx.Vault: kvapi.WriteError},
 		}),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
