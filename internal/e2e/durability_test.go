@@ -216,9 +216,9 @@ func checkLedger(t *testing.T, hc *http.Client, boot bootstrap.File, api *client
 func TestKill9(t *testing.T) {
 	tests := []struct {
 		name        string
-		databaseURL func(*testing.T) string
+		databaseURL func(testing.TB) string
 	}{
-		{"sqlite", func(*testing.T) string { return "" }},
+		{"sqlite", func(testing.TB) string { return "" }},
 		{"postgres", postgresURL},
 	}
 	for _, tt := range tests {

@@ -122,7 +122,7 @@ func tokenClient(hc *http.Client, boot bootstrap.File) *client.TokenClient {
 }
 
 // spToken gets an access token for audience with a client secret.
-func spToken(t *testing.T, tc *client.TokenClient, clientID, secret, audience string) string {
+func spToken(t testing.TB, tc *client.TokenClient, clientID, secret, audience string) string {
 	t.Helper()
 	tok, err := tc.ClientCredentials(t.Context(), clientID, sensitive.New(secret), audience)
 	if err != nil {

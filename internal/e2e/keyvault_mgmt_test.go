@@ -27,9 +27,9 @@ import (
 func TestKeyVaultManagementWithSDK(t *testing.T) {
 	for _, db := range []struct {
 		name string
-		url  func(*testing.T) string
+		url  func(testing.TB) string
 	}{
-		{"sqlite", func(*testing.T) string { return "" }},
+		{"sqlite", func(testing.TB) string { return "" }},
 		{"postgres", postgresURL},
 	} {
 		t.Run(db.name, func(t *testing.T) {

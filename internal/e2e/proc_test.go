@@ -37,7 +37,7 @@ var binary struct {
 // edgevaultBinary builds ./cmd/edgevault on first use (a few seconds) and
 // returns its path. The import path resolves from this package's directory,
 // which is inside the module.
-func edgevaultBinary(t *testing.T) string {
+func edgevaultBinary(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
 		if binary.dir, binary.err = os.MkdirTemp("", "edgevault-e2e-"); binary.err != nil {
@@ -68,6 +68,9 @@ type serverArgs struct {
 	dataDir     string
 	port        int
 	databaseURL string // "" for SQLite in dataDir
+	// wrap, when set, runs the server through another command (e.g.
+	// taskset -c 0 to pin it to one core).
+	wrap []string
 }
 
 // proc is an edgevault server running as a child process.
@@ -81,13 +84,16 @@ type proc struct {
 
 // start starts `edgevault server` with a. The child gets no EDGEVAULT_*
 // variables from the test's environment, so only the flags configure it.
-func (a serverArgs) start(t *testing.T) *proc {
+func (a serverArgs) start(t testing.TB) *proc {
 	t.Helper()
 	args := []string{"server", "--data-dir", a.dataDir, "--listen", "127.0.0.1:" + strconv.Itoa(a.port), "--log-level", "warn"}
 	if a.databaseURL != "" {
 		args = append(args, "--database-url", a.databaseURL)
 	}
 	cmd := exec.Command(edgevaultBinary(t), args...)
+	if len(a.wrap) > 0 {
+		cmd = exec.Command(a.wrap[0], append(append(a.wrap[1:len(a.wrap):len(a.wrap)], edgevaultBinary(t)), args...)...)
+	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "EDGEVAULT_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -123,7 +129,7 @@ func (p *proc) kill() {
 // management host and returns its bootstrap file and a client trusting its
 // CA. Polling is the only way to learn that another process is ready; the
 // deadline bounds it, and the child's early exit ends it at once.
-func (p *proc) waitReady(t *testing.T) (bootstrap.File, *http.Client) {
+func (p *proc) waitReady(t testing.TB) (bootstrap.File, *http.Client) {
 	t.Helper()
 	const timeout = 60 * time.Second
 	deadline := time.Now().Add(timeout)
@@ -168,7 +174,7 @@ func (p *proc) waitReady(t *testing.T) (bootstrap.File, *http.Client) {
 // listen on the same port as before the kill (the port is part of the
 // token issuer and of bootstrap.json), and a port outside those ranges
 // cannot be taken meanwhile as some connection's source port.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
 		port := 20000 + mrand.IntN(12000)
@@ -186,7 +192,7 @@ func freePort(t *testing.T) int {
 // EDGEVAULT_TEST_POSTGRES_URL names (as internal/store's tests do), and
 // drops the schema when the test ends. It skips the test when the variable
 // is unset.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("EDGEVAULT_TEST_POSTGRES_URL")
 	if base == "" {
