@@ -32,9 +32,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	scripts/fuzz.sh $(FUZZTIME)
 
 golden: ## rewrite golden files under testdata/ after an intended change
-	$(GO) test ./internal/cli/ ./internal/envelope/ ./internal/armapi/ -update
+	$(GO) test ./internal/cli/ ./internal/envelope/ ./internal/armapi/ ./internal/kvapi/ ./internal/secret/ -update
 
 bench: ## benchmarks: tokens, server start, envelope, RBAC, locks, operations
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./internal/token/ ./internal/server/ ./internal/envelope/ ./internal/rbac/ ./internal/lock/ ./internal/operation/
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./internal/token/ ./internal/server/ ./internal/envelope/ ./internal/rbac/ ./internal/lock/ ./internal/operation/ ./internal/audit/ ./internal/kvapi/
 
 check: lint test ## what CI runs: lint, then every test with -race

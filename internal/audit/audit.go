@@ -17,10 +17,13 @@
 //     Changing, deleting or reordering a stored record breaks the chain,
 //     which Verify detects. Sequence numbers are assigned under a row lock
 //     on the chain head, so the chain stays linear with several replicas
-//     writing to one PostgreSQL database.
+//     writing to one PostgreSQL database. The chain is unkeyed: it shows
+//     tampering by anyone who does not rewrite every later entry and the
+//     head as well, and cutting entries off the end together with the
+//     head needs the head kept elsewhere (an export) to be seen.
 //   - A record cannot carry a secret value: it has no free-form value
 //     fields, only names, identifiers, status and client metadata, and the
-//     request URI keeps no query parameter but api-version.
+//     request URI keeps no query parameter but api-version and maxresults.
 package audit
 
 import (
@@ -115,8 +118,9 @@ type Properties struct {
 	// or the vault's URI for vault operations.
 	ID string
 	// RequestURI is the URL requested. The writer keeps scheme, host and
-	// path and drops every query parameter except api-version, and any
-	// user information or fragment.
+	// path and drops every query parameter except api-version and
+	// maxresults (when they look like a version and a page size), and
+	// any user information or fragment.
 	RequestURI     string
 	HTTPStatusCode int
 	ClientInfo     string // User-Agent

@@ -20,8 +20,9 @@ import (
 // golden test guards it.
 const Format = 1
 
-// Genesis is the PrevHash of the first entry of every chain.
-var Genesis = make([]byte, sha256.Size)
+// Genesis returns the PrevHash of the first entry of every chain: 32 zero
+// bytes.
+func Genesis() []byte { return make([]byte, sha256.Size) }
 
 // Link returns the hash of the entry with sequence number seq holding r,
 // following the entry whose hash is prev: SHA-256(prev || canonical(seq, r)).
@@ -139,7 +140,8 @@ const verifyPage = 1000
 // the start (entries appended meanwhile are left for the next run). It
 // checks that sequence numbers run 1..head without gaps, that each entry
 // names its predecessor's hash, that each hash is the hash of what is
-// stored, and that the last hash is the head's. It does not detect entries
+// stored, that the last hash is the head's, and that no entry lies past
+// the head. It does not detect entries
 // removed from the end together with a matching change to the head: that
 // needs the head kept elsewhere (an export, a receipt).
 func verify(ctx context.Context, s chainReader, id resource.ID) (Verification, error) {
@@ -150,7 +152,7 @@ func verify(ctx context.Context, s chainReader, id resource.ID) (Verification, e
 	broken := func(seq int64, format string, args ...any) error {
 		return &ChainError{ResourceID: id, Seq: seq, Problem: fmt.Sprintf(format, args...)}
 	}
-	prev, seq := Genesis, int64(0)
+	prev, seq := Genesis(), int64(0)
 	for seq < head.Seq {
 		page, err := s.AuditChain(ctx, id, seq, int(min(verifyPage, head.Seq-seq)))
 		if err != nil {
@@ -175,6 +177,22 @@ func verify(ctx context.Context, s chainReader, id resource.ID) (Verification, e
 	}
 	if !bytes.Equal(prev, head.Hash) && head.Seq > 0 {
 		return Verification{}, broken(head.Seq, "does not match the chain head")
+	}
+	// An entry past the head is either appended since the head was read
+	// (the head has moved past it by now) or was put there behind the
+	// head's back: a forged entry, or a deleted head.
+	extra, err := s.AuditChain(ctx, id, seq, 1)
+	if err != nil {
+		return Verification{}, err
+	}
+	if len(extra) > 0 {
+		now, err := s.AuditHead(ctx, id)
+		if err != nil {
+			return Verification{}, err
+		}
+		if now.Seq < extra[0].Seq {
+			return Verification{}, broken(extra[0].Seq, "stored past the chain head (at %d)", now.Seq)
+		}
 	}
 	return Verification{Entries: seq, Head: prev}, nil
 }

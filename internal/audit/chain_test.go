@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ func TestLinkGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	const want = "7e7c0b947cb5384965810e1dafb3eb28321fb5655e00bba26fd8526e36fbc384"
-	if got := hex.EncodeToString(audit.Link(audit.Genesis, 1, r)); got != want {
+	if got := hex.EncodeToString(audit.Link(audit.Genesis(), 1, r)); got != want {
 		t.Errorf("Link = %s, want %s", got, want)
 	}
 }
@@ -44,7 +46,7 @@ func TestLinkCoversEveryField(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return hex.EncodeToString(audit.Link(audit.Genesis, 1, r))
+		return hex.EncodeToString(audit.Link(audit.Genesis(), 1, r))
 	}
 	want := hash(base)
 	f := false
@@ -95,7 +97,7 @@ func TestLinkCoversEveryField(t *testing.T) {
 		}
 	}
 	n, _ := audit.Normalize(base)
-	if hex.EncodeToString(audit.Link(audit.Genesis, 2, n)) == want {
+	if hex.EncodeToString(audit.Link(audit.Genesis(), 2, n)) == want {
 		t.Error("the sequence number is not hashed")
 	}
 	if hex.EncodeToString(audit.Link(make([]byte, 31), 1, n)) == want {
@@ -117,7 +119,7 @@ func (m *memStore) AppendAudit(_ context.Context, recs []audit.Record) error {
 		}
 		prev := m.head.Hash
 		if prev == nil {
-			prev = audit.Genesis
+			prev = audit.Genesis()
 		}
 		seq := m.head.Seq + 1
 		e := audit.Entry{ID: seq, Seq: seq, PrevHash: prev, Hash: audit.Link(prev, seq, r), Format: audit.Format, Record: r}
@@ -205,16 +207,21 @@ func TestVerifyRandomTampering(t *testing.T) {
 	}
 }
 
-// forge inserts a made-up record at seq of id's chain, bypassing the
-// chain head.
-func forge(tb testing.TB, db *sql.DB, id resource.ID, seq int64) {
-	tb.Helper()
-	if _, err := db.ExecContext(ctx, `INSERT INTO audit_records (resource_key, seq, format, prev_hash, hash,
+// forged returns an INSERT of a made-up record at seq of the chain whose
+// key is $1, bypassing the chain head; $2 is a hash.
+func forged(seq int) string {
+	return `INSERT INTO audit_records (resource_key, seq, format, prev_hash, hash,
 		occurred_at, resource_id, operation_name, operation_version, category, result_type, result_signature,
 		result_description, duration_ms, caller_ip, correlation_id, request_id, tenant_id, object_id, app_id, upn,
 		id_type, object_uri, request_uri, http_status, client_info, access_policy_match, tls_version)
-		VALUES ($1, $2, 1, $3, $3, 0, $4, 'SecretGet', '', '', '', '', '', 0, '', 'forged', '', '', '', '', '', '', '', '', 0, '', NULL, '')`,
-		id.Key(), seq, audit.Genesis, id.String()); err != nil {
+		VALUES ($1, ` + strconv.Itoa(seq) + `, 1, $2, $2, 0, '/', 'SecretGet', '', '', '', '', '', 0, '', 'forged',
+		'', '', '', '', '', '', '', '', 0, '', NULL, '')`
+}
+
+// forge inserts a made-up record at seq of id's chain.
+func forge(tb testing.TB, db *sql.DB, id resource.ID, seq int) {
+	tb.Helper()
+	if _, err := db.ExecContext(ctx, forged(seq), id.Key(), audit.Genesis()); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -239,6 +246,8 @@ func TestVerifyDetectsTamperingInStore(t *testing.T) {
 				`UPDATE audit_records SET seq = 2 WHERE resource_key = $1 AND seq = 3`,
 				`UPDATE audit_records SET seq = 3 WHERE resource_key = $1 AND seq = -1`}, 2},
 			{"replace head", []string{`UPDATE audit_chains SET hash = $2 WHERE resource_key = $1`}, 6},
+			{"delete head", []string{`DELETE FROM audit_chains WHERE resource_key = $1`}, 1},
+			{"append behind the head", []string{forged(7)}, 7},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				st := openStore(t, b.cfg(t))
@@ -257,8 +266,8 @@ func TestVerifyDetectsTamperingInStore(t *testing.T) {
 				db, _ := st.JobsDB()
 				for _, stmt := range tt.tamper {
 					args := []any{a.Key()}
-					if tt.name == "replace head" {
-						args = append(args, audit.Genesis)
+					if strings.Contains(stmt, "$2") {
+						args = append(args, audit.Genesis())
 					}
 					if _, err := db.ExecContext(ctx, stmt, args...); err != nil {
 						t.Fatal(err)
@@ -293,10 +302,10 @@ func TestChainsIndependent(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := all(t, w, &other)
-	if len(entries) != 1 || entries[0].Seq != 1 || !slices.Equal(entries[0].PrevHash, audit.Genesis) {
+	if len(entries) != 1 || entries[0].Seq != 1 || !slices.Equal(entries[0].PrevHash, audit.Genesis()) {
 		t.Fatalf("other vault's chain = %+v", entries)
 	}
-	if v, err := w.Verify(ctx, vaultID("never-audited")); err != nil || v.Entries != 0 || !slices.Equal(v.Head, audit.Genesis) {
+	if v, err := w.Verify(ctx, vaultID("never-audited")); err != nil || v.Entries != 0 || !slices.Equal(v.Head, audit.Genesis()) {
 		t.Errorf("empty chain: %+v, %v", v, err)
 	}
 }

@@ -31,8 +31,8 @@ var (
 //   - requires OperationName (ASCII letters) and a Time in 2000–2200,
 //     converted to UTC without a monotonic reading;
 //   - defaults Category to AuditEvent;
-//   - strips every query parameter but api-version, and any user
-//     information and fragment, from the URIs;
+//   - strips every query parameter but api-version and maxresults, and
+//     any user information and fragment, from the URIs;
 //   - replaces invalid UTF-8 and NUL (which PostgreSQL's text refuses, and
 //     which would otherwise fail a whole batch) with U+FFFD and cuts text
 //     to its length limit;
@@ -136,12 +136,13 @@ func clean(s string, n int) string {
 }
 
 // cleanURI keeps what an audit record may say about a URL: scheme, host,
-// path and the api-version parameter (the first, when it looks like an
-// api-version). Other query parameters could carry
-// anything a client chose to put there, so they are dropped whole, names
-// included, as are user information and the fragment. It works on the text
-// rather than re-serializing a parsed URL, so the path stays as the client
-// sent it and cleaning twice changes nothing.
+// path, and the api-version and maxresults parameters when their values
+// look like an api-version and a page size. Other query parameters could
+// carry anything a client chose to put there (a skip token is opaque and
+// could be replayed), so they are dropped whole, names included, as are
+// user information and the fragment. It works on the text rather than
+// re-serializing a parsed URL, so the path stays as the client sent it
+// and cleaning twice changes nothing.
 func cleanURI(s string) string {
 	s = clean(s, 4*maxLong)
 	s, _, _ = strings.Cut(s, "#")
@@ -156,19 +157,43 @@ func cleanURI(s string) string {
 		}
 		base = scheme + "//" + authority + path
 	}
-	query := ""
+	var version, maxResults string
 	for part := range strings.SplitSeq(rawQuery, "&") {
 		k, v, _ := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(k)
-		if err != nil || !strings.EqualFold(key, "api-version") {
-			continue
+		switch {
+		case err != nil:
+		case version == "" && strings.EqualFold(key, "api-version") && isVersion(v):
+			version = v
+		case maxResults == "" && strings.EqualFold(key, "maxresults") && isPageSize(v):
+			maxResults = v
 		}
-		if isVersion(v) {
-			query = "?api-version=" + v
-		}
-		break
 	}
-	return cutURI(base, maxLong-len(query)) + query
+	var query []string
+	if version != "" {
+		query = append(query, "api-version="+version)
+	}
+	if maxResults != "" {
+		query = append(query, "maxresults="+maxResults)
+	}
+	if len(query) == 0 {
+		return cutURI(base, maxLong)
+	}
+	q := "?" + strings.Join(query, "&")
+	return cutURI(base, maxLong-len(q)) + q
+}
+
+// isPageSize reports whether v is a maxresults value: 1 to 4 digits.
+func isPageSize(v string) bool {
+	if v == "" || len(v) > 4 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // isVersion reports whether v looks like an api-version ("7.5",

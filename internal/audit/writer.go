@@ -54,11 +54,13 @@ type Config struct {
 	// (until its context ends) while the queue is full. DefaultQueueSize
 	// when zero.
 	QueueSize int
-	// MaxWait is how long a batch may wait for more records, counted from
-	// its first. It waits only while the previous batch held more than
-	// one record (so a lone caller never waits) and only until the batch
-	// is as large as the previous one. DefaultMaxWait when zero; negative
-	// for no waiting.
+	// MaxWait is how long a batch may wait for more records once it has
+	// taken those queued. It waits only when the previous batch held more
+	// than one record (so a lone caller never waits), and only until the
+	// batch is as large as the previous one: callers released together by
+	// one commit come back at about the same time, and one wait of a
+	// fraction of a millisecond saves a commit (fsync). DefaultMaxWait
+	// when zero; negative for no waiting.
 	MaxWait time.Duration
 	// FlushTimeout bounds one batch's transaction; DefaultFlushTimeout
 	// when zero.

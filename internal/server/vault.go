@@ -38,7 +38,13 @@ func vaultAuditor(w *audit.Writer) kvapi.Auditor {
 		if a := r.SecretAttributes; a != nil {
 			attrs = &audit.SecretAttributes{Enabled: a.Enabled, NotBefore: a.NotBefore, Expires: a.Expires}
 		}
-		match := r.IsAccessPolicyMatch
+		// A request that never authenticated was matched against no
+		// access policy: the field is absent, not false.
+		var match *bool
+		if r.OperationName != string(audit.OperationName("Authentication")) {
+			m := r.IsAccessPolicyMatch
+			match = &m
+		}
 		return w.Record(ctx, audit.Record{
 			Time: r.Time, ResourceID: r.ResourceID, OperationName: audit.OperationName(r.OperationName),
 			OperationVersion: r.OperationVersion, ResultType: audit.ResultType(r.ResultType),
@@ -47,7 +53,7 @@ func vaultAuditor(w *audit.Writer) kvapi.Auditor {
 			Identity: audit.Identity{TenantID: r.CallerTenantID, ObjectID: r.CallerObjectID, AppID: r.CallerAppID,
 				UPN: r.CallerUPN, IDType: r.CallerIDType},
 			Properties: audit.Properties{ID: r.ObjectID, RequestURI: r.RequestURI, HTTPStatusCode: r.StatusCode,
-				ClientInfo: r.ClientInfo, IsAccessPolicyMatch: &match, TLSVersion: r.TLSVersion, SecretProperties: attrs},
+				ClientInfo: r.ClientInfo, IsAccessPolicyMatch: match, TLSVersion: r.TLSVersion, SecretProperties: attrs},
 		})
 	})
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // auditColumns are the stored columns of an audit record, in the order
-// auditValues writes and scanAuditEntry reads them (after the id).
+// auditRow.appendValues writes and scanAuditEntry reads them (after the id).
 const auditColumns = `resource_key, seq, format, prev_hash, hash, occurred_at, resource_id,
 	operation_name, operation_version, category, result_type, result_signature, result_description,
 	duration_ms, caller_ip, correlation_id, request_id, tenant_id, object_id, app_id, upn, id_type,
@@ -43,13 +43,7 @@ func (s *Store) AppendAudit(ctx context.Context, records []audit.Record) error {
 // this transaction leaves; on SQLite the single writer serialises anyway.
 // The same SQL text serves both, with no FOR UPDATE.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, records []audit.Record) error {
-	type row struct {
-		rec            audit.Record
-		key            string
-		seq            int64
-		prevHash, hash []byte
-	}
-	rows := make([]row, len(records))
+	rows := make([]auditRow, len(records))
 	byKey := map[string][]int{}
 	for i, r := range records {
 		r, err := audit.Normalize(r)
@@ -57,7 +51,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, records []audit.Rec
 			return err
 		}
 		k := r.ResourceID.Key()
-		rows[i] = row{rec: r, key: k}
+		rows[i] = auditRow{rec: r, key: k}
 		byKey[k] = append(byKey[k], i)
 	}
 	keys := make([]string, 0, len(byKey))
@@ -72,7 +66,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, records []audit.Rec
 		)
 		err := tx.QueryRowContext(ctx, `INSERT INTO audit_chains (resource_key, seq, hash) VALUES ($1, 0, $2)
 			ON CONFLICT (resource_key) DO UPDATE SET seq = audit_chains.seq
-			RETURNING seq, hash`, k, audit.Genesis).Scan(&seq, &hash)
+			RETURNING seq, hash`, k, audit.Genesis()).Scan(&seq, &hash)
 		if err != nil {
 			return s.wrap(err, "audit chain head")
 		}
@@ -88,36 +82,85 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, records []audit.Rec
 		}
 	}
 	// Rows go in arrival order, so ids follow sequence numbers.
-	stmt, err := tx.PrepareContext(ctx, auditInsert)
-	if err != nil {
-		return s.wrap(err, "audit record")
+	return s.insertAuditRows(ctx, tx, rows)
+}
+
+// auditInsertRows caps the rows of one multi-row INSERT: 3,100
+// parameters, where PostgreSQL allows 65,535.
+const auditInsertRows = 100
+
+// insertAuditRows inserts rows. The dialects differ here, for speed
+// (BenchmarkRecord in internal/audit). SQLite runs in-process, and one
+// single-row INSERT, prepared once per batch and executed per record, is
+// its cheapest way: a multi-row INSERT must be parsed for every batch
+// size, needs a statement journal, and SQLite looks "$n" parameters up by
+// a linear search, quadratic in a statement's parameters. PostgreSQL is a
+// round trip away per statement: one multi-row INSERT per auditInsertRows
+// records costs a third of one per record (pgx caches the prepared
+// statement per batch size and connection).
+func (s *Store) insertAuditRows(ctx context.Context, tx *sql.Tx, rows []auditRow) error {
+	if s.dialect.name == sqliteDialect.name {
+		stmt, err := tx.PrepareContext(ctx, auditInsert(1))
+		if err != nil {
+			return s.wrap(err, "audit record")
+		}
+		defer stmt.Close()
+		args := make([]any, 0, auditColumnCount)
+		for _, r := range rows {
+			if _, err := stmt.ExecContext(ctx, r.appendValues(args[:0])...); err != nil {
+				return s.wrap(err, "audit record")
+			}
+		}
+		return nil
 	}
-	defer stmt.Close()
-	args := make([]any, 0, auditColumnCount)
-	for _, r := range rows {
-		args = appendAuditValues(args[:0], r.key, r.seq, r.prevHash, r.hash, r.rec)
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+	args := make([]any, 0, min(len(rows), auditInsertRows)*auditColumnCount)
+	for chunk := range slices.Chunk(rows, auditInsertRows) {
+		args = args[:0]
+		for _, r := range chunk {
+			args = r.appendValues(args)
+		}
+		if _, err := tx.ExecContext(ctx, auditInsert(len(chunk)), args...); err != nil {
 			return s.wrap(err, "audit record")
 		}
 	}
 	return nil
 }
 
-// auditInsert inserts one audit record. Records are inserted one
-// statement each, prepared once per batch: on SQLite a multi-row INSERT
-// costs more, as its text must be parsed for every batch size, it needs a
-// statement journal (a multi-row write that a unique index may abort), and
-// SQLite resolves "$n" parameters by a linear search of those before it,
-// which made 64-row statements quadratic.
-var auditInsert = func() string {
-	marks := make([]string, auditColumnCount)
-	for i := range marks {
-		marks[i] = "$" + strconv.Itoa(i+1)
+// auditInsert returns an INSERT of n audit records.
+func auditInsert(n int) string {
+	var b strings.Builder
+	b.Grow(len(auditColumns) + 40 + n*auditColumnCount*6)
+	b.WriteString("INSERT INTO audit_records (" + auditColumns + ") VALUES ")
+	p := 1
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range auditColumnCount {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(p))
+			p++
+		}
+		b.WriteByte(')')
 	}
-	return "INSERT INTO audit_records (" + auditColumns + ") VALUES (" + strings.Join(marks, ", ") + ")"
-}()
+	return b.String()
+}
 
-func appendAuditValues(args []any, key string, seq int64, prevHash, hash []byte, r audit.Record) []any {
+// auditRow is a record with its place in its chain, ready to insert.
+type auditRow struct {
+	rec            audit.Record
+	key            string
+	seq            int64
+	prevHash, hash []byte
+}
+
+// appendValues appends the row's values in auditColumns order.
+func (row auditRow) appendValues(args []any) []any {
+	r := row.rec
 	var (
 		match             sql.NullInt64
 		enabled, nbf, exp sql.NullInt64
@@ -135,7 +178,7 @@ func appendAuditValues(args []any, key string, seq int64, prevHash, hash []byte,
 	if r.CallerIPAddress.IsValid() {
 		ip = r.CallerIPAddress.String()
 	}
-	return append(args, key, seq, audit.Format, prevHash, hash, r.Time.UnixNano(), r.ResourceID.String(),
+	return append(args, row.key, row.seq, audit.Format, row.prevHash, row.hash, r.Time.UnixNano(), r.ResourceID.String(),
 		string(r.OperationName), r.OperationVersion, string(r.Category), string(r.ResultType),
 		r.ResultSignature, r.ResultDescription, r.DurationMs, ip, r.CorrelationID, r.RequestID,
 		id.TenantID, id.ObjectID, id.AppID, id.UPN, id.IDType,

@@ -22,6 +22,7 @@ func init() {
 	register("AuditAtomic", testAuditAtomic)
 	register("AuditText", testAuditText)
 	register("AuditConcurrentChains", testAuditConcurrentChains)
+	register("AuditLargeBatch", testAuditLargeBatch)
 }
 
 func vaultID(name string) resource.ID {
@@ -97,7 +98,7 @@ func testAuditAppend(t *testing.T, open Opener) {
 		if len(entries) != len(want[id.Key()]) {
 			t.Fatalf("%s: %d entries, want %d", id, len(entries), len(want[id.Key()]))
 		}
-		prev := audit.Genesis
+		prev := audit.Genesis()
 		for i, e := range entries {
 			if e.Seq != int64(i+1) || e.Format != audit.Format || e.ID <= 0 {
 				t.Errorf("%s entry %d: seq %d format %d id %d", id, i, e.Seq, e.Format, e.ID)
@@ -214,7 +215,7 @@ func testAuditAtomic(t *testing.T, open Opener) {
 	// fails after A's head has moved inside the transaction.
 	if _, err := db.ExecContext(ctx, `INSERT INTO audit_records (`+auditColumnsForTest+`)
 		VALUES ($1, 1, 1, $2, $2, 0, $3, 'SecretGet', '', '', '', '', '', 0, '', '', '', '', '', '', '', '', '', '', 0, '', NULL, '', NULL, NULL, NULL)`,
-		b.Key(), audit.Genesis, b.String()); err != nil {
+		b.Key(), audit.Genesis(), b.String()); err != nil {
 		t.Fatal(err)
 	}
 	err := s.AppendAudit(ctx, []audit.Record{auditRecord(a, audit.SecretGet, 0), auditRecord(b, audit.SecretGet, 1)})
@@ -278,7 +279,7 @@ func testAuditText(t *testing.T, open Opener) {
 	if want := "https://v1.vault.localhost/secrets/s1?api-version=7.5"; got.Properties.RequestURI != want {
 		t.Errorf("request URI = %q, want %q", got.Properties.RequestURI, want)
 	}
-	if !bytes.Equal(got.Hash, audit.Link(audit.Genesis, 1, got.Record)) {
+	if !bytes.Equal(got.Hash, audit.Link(audit.Genesis(), 1, got.Record)) {
 		t.Error("stored record does not hash to its stored hash")
 	}
 }
@@ -325,6 +326,39 @@ func testAuditConcurrentChains(t *testing.T, open Opener) {
 		}
 		if v.Entries != want {
 			t.Errorf("%s: %d entries, want %d", id, v.Entries, want)
+		}
+	}
+}
+
+// testAuditLargeBatch appends a batch larger than one INSERT statement
+// takes, across three resources.
+func testAuditLargeBatch(t *testing.T, open Opener) {
+	s := open(t)
+	vaults := []resource.ID{vaultID("v1"), vaultID("v2"), vaultID("v3")}
+	var batch []audit.Record
+	for i := range 250 {
+		batch = append(batch, auditRecord(vaults[i%3], audit.SecretGet, i))
+	}
+	if err := s.AppendAudit(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.ListAudit(ctx, audit.Filter{Limit: audit.MaxLimit})
+	if err != nil || len(entries) != len(batch) {
+		t.Fatalf("ListAudit = %d entries, %v; want %d", len(entries), err, len(batch))
+	}
+	for i, e := range entries {
+		if e.DurationMs != int64(i) || e.Seq != int64(i/3+1) {
+			t.Fatalf("entry %d is record %d with seq %d; want record %d, seq %d", i, e.DurationMs, e.Seq, i, i/3+1)
+		}
+	}
+	w, err := audit.New(audit.Config{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	for _, v := range vaults {
+		if got, err := w.Verify(ctx, v); err != nil || got.Entries < 83 {
+			t.Errorf("Verify(%s) = %+v, %v", v.Name(), got, err)
 		}
 	}
 }
