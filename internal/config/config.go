@@ -33,6 +33,10 @@ type Config struct {
 	LogFormat     string
 	LogLevel      string
 	MetricsListen string
+	// VaultRequestLimit is how many data-plane requests one vault accepts
+	// per 10 seconds before answering 429 Throttled (Azure's default is
+	// 2,000); 0 turns the limit off.
+	VaultRequestLimit int
 }
 
 // Defaults.
@@ -40,6 +44,9 @@ const (
 	DefaultDataDir   = "./edgevault-data"
 	DefaultListen    = "127.0.0.1:8443"
 	DefaultDNSSuffix = "localhost"
+	// DefaultVaultRequestLimit is Azure Key Vault's per-vault limit for
+	// secret operations per 10 seconds.
+	DefaultVaultRequestLimit = 2000
 )
 
 // envPrefix is prepended to a flag's upper-cased name (dashes become
@@ -59,6 +66,7 @@ func Bind(fs *pflag.FlagSet) *Config {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "plain-HTTP address for Prometheus /metrics (off when empty)")
+	fs.IntVar(&c.VaultRequestLimit, "vault-request-limit", DefaultVaultRequestLimit, "Key Vault requests per vault per 10 s before 429 Throttled (0: no limit)")
 	return c
 }
 
@@ -115,6 +123,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
 		}
+	}
+	if c.VaultRequestLimit < 0 {
+		errs = append(errs, errors.New("--vault-request-limit must be 0 (no limit) or positive"))
 	}
 	if c.RootKeyFile == "" {
 		c.RootKeyFile = filepath.Join(c.DataDir, "root.key")

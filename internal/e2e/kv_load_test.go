@@ -57,7 +57,7 @@ type loadEnv struct {
 func newLoadEnv(b *testing.B, wrap []string) *loadEnv {
 	b.Helper()
 	port := freePort(b)
-	p := serverArgs{dataDir: b.TempDir(), port: port, wrap: wrap}.start(b)
+	p := serverArgs{dataDir: b.TempDir(), port: port, wrap: wrap, extra: []string{"--vault-request-limit", "0"}}.start(b)
 	boot, hc := p.waitReady(b)
 	// One keep-alive connection per concurrent client.
 	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = 128

@@ -71,6 +71,8 @@ type serverArgs struct {
 	// wrap, when set, runs the server through another command (e.g.
 	// taskset -c 0 to pin it to one core).
 	wrap []string
+	// extra are more server flags.
+	extra []string
 }
 
 // proc is an edgevault server running as a child process.
@@ -90,6 +92,7 @@ func (a serverArgs) start(t testing.TB) *proc {
 	if a.databaseURL != "" {
 		args = append(args, "--database-url", a.databaseURL)
 	}
+	args = append(args, a.extra...)
 	cmd := exec.Command(edgevaultBinary(t), args...)
 	if len(a.wrap) > 0 {
 		cmd = exec.Command(a.wrap[0], append(append(a.wrap[1:len(a.wrap):len(a.wrap)], edgevaultBinary(t)), args...)...)

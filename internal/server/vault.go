@@ -24,8 +24,13 @@ func (s *Server) newVaultHandler() (*kvapi.Handler, error) {
 			s.log.Warn("audit writer close", "err", err)
 		}
 	})
+	limit := s.cfg.VaultRequestLimit
+	if limit == 0 {
+		limit = -1 // kvapi: negative means no limit
+	}
 	return kvapi.New(kvapi.Config{
-		Vaults: s.arm.vaults, Secrets: s.arm.secrets, Tokens: s.tokens, Sealer: s.keyring,
+		Throttle: kvapi.Throttle{Requests: limit, Window: 10 * time.Second},
+		Vaults:   s.arm.vaults, Secrets: s.arm.secrets, Tokens: s.tokens, Sealer: s.keyring,
 		Principals: s.identity, Auditor: vaultAuditor(w),
 		AuthorityHost: s.endpoints.AuthorityHost(), Resource: s.endpoints.VaultAudience(), Logger: s.log,
 	})
