@@ -62,6 +62,7 @@ var rules = map[string][]string{
 	"internal/secret":        append([]string{"internal/envelope"}, vocabulary...),
 
 	"internal/store":           concat(domain, mechanisms),
+	"internal/store/pgtest":    nil, // test support: a schema of its own per test
 	"internal/store/storetest": concat([]string{"internal/store"}, domain, mechanisms),
 	"internal/loginapi":        concat([]string{"internal/identity"}, mechanisms),
 	"internal/armapi":          concat(domain, mechanisms),

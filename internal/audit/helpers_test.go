@@ -2,12 +2,8 @@ package audit_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -18,6 +14,7 @@ import (
 	"github.com/edgevault/edgevault/internal/audit"
 	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/store"
+	"github.com/edgevault/edgevault/internal/store/pgtest"
 )
 
 var ctx = context.Background()
@@ -50,34 +47,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 
 // postgresSchema creates a fresh schema and returns base with its
 // search_path, so tests never see each other's rows (as store_test does).
-func postgresSchema(tb testing.TB, base string) string {
-	tb.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "evtest_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgresSchema(tb testing.TB, base string) string { return pgtest.SchemaURL(tb, base) }
 
 func openStore(tb testing.TB, cfg store.Config) *store.Store {
 	tb.Helper()

@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/edgevault/edgevault/internal/bootstrap"
 	"github.com/edgevault/edgevault/internal/client"
+	"github.com/edgevault/edgevault/internal/store/pgtest"
 )
 
 // The real binary as a child process, for the tests that must kill it.
@@ -195,42 +193,7 @@ func freePort(t testing.TB) int {
 // EDGEVAULT_TEST_POSTGRES_URL names (as internal/store's tests do), and
 // drops the schema when the test ends. It skips the test when the variable
 // is unset.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("EDGEVAULT_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("EDGEVAULT_TEST_POSTGRES_URL not set")
-	}
-	schema := "evtest_" + hex.EncodeToString(randomBytes(6))
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	// Registered before any server starts, so it runs after they are killed.
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgresURL(t testing.TB) string { return pgtest.URL(t) }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

@@ -2,11 +2,7 @@ package jobs_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -14,6 +10,7 @@ import (
 
 	"github.com/edgevault/edgevault/internal/jobs"
 	"github.com/edgevault/edgevault/internal/store"
+	"github.com/edgevault/edgevault/internal/store/pgtest"
 )
 
 var ctx = context.Background()
@@ -33,31 +30,7 @@ func backends() []backend {
 	return bs
 }
 
-func postgresSchema(t *testing.T, base string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "evtest_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgresSchema(t *testing.T, base string) string { return pgtest.SchemaURL(t, base) }
 
 func openStore(t *testing.T, cfg store.Config) *store.Store {
 	t.Helper()

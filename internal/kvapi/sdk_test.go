@@ -2,16 +2,12 @@ package kvapi
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +32,7 @@ import (
 	"github.com/edgevault/edgevault/internal/pki"
 	"github.com/edgevault/edgevault/internal/secret"
 	"github.com/edgevault/edgevault/internal/store"
+	"github.com/edgevault/edgevault/internal/store/pgtest"
 	"github.com/edgevault/edgevault/internal/token"
 )
 
@@ -147,34 +144,7 @@ func newSDKServer(t *testing.T, databaseURL string) *sdkServer {
 
 // postgresSchema returns a URL of a fresh schema of the test database, or
 // skips.
-func postgresSchema(t *testing.T) string {
-	base := os.Getenv("EDGEVAULT_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("EDGEVAULT_TEST_POSTGRES_URL not set")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "evtest_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgresSchema(t *testing.T) string { return pgtest.URL(t) }
 
 // sdkCode returns the error code and status of an SDK error.
 func sdkCode(err error) (string, int) {

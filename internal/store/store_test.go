@@ -2,14 +2,11 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 
 	"github.com/edgevault/edgevault/internal/store"
+	"github.com/edgevault/edgevault/internal/store/pgtest"
 	"github.com/edgevault/edgevault/internal/store/storetest"
 )
 
@@ -40,31 +37,7 @@ func TestPostgres(t *testing.T) {
 // tests never see each other's rows and leave nothing behind.
 func openPostgres(t *testing.T, base string) *store.Store {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "evtest_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := store.Open(context.Background(), store.Config{URL: u.String()})
+	s, err := store.Open(context.Background(), store.Config{URL: pgtest.SchemaURL(t, base)})
 	if err != nil {
 		t.Fatal(err)
 	}
