@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
@@ -194,12 +193,6 @@ func freePort(t testing.TB) int {
 // drops the schema when the test ends. It skips the test when the variable
 // is unset.
 func postgresURL(t testing.TB) string { return pgtest.URL(t) }
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
-}
 
 func readBootstrapBytes(t *testing.T, dataDir string) []byte {
 	t.Helper()
