@@ -31,7 +31,7 @@ var (
 	// Mechanisms: no domain knowledge.
 	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs", "internal/akv"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret", "internal/storageaccount", "internal/blob"}
 )
 
 var rules = map[string][]string{
@@ -61,18 +61,22 @@ var rules = map[string][]string{
 	"internal/audit":         vocabulary,
 	"internal/secret":        append([]string{"internal/envelope"}, vocabulary...),
 
+	"internal/storageaccount": append([]string{"internal/lock", "internal/operation"}, vocabulary...),
+	"internal/blob":           vocabulary,
+
 	"internal/store":           concat(domain, mechanisms),
 	"internal/store/pgtest":    nil, // test support: a schema of its own per test
 	"internal/store/storetest": concat([]string{"internal/store"}, domain, mechanisms),
 	"internal/loginapi":        concat([]string{"internal/identity"}, mechanisms),
 	"internal/armapi":          concat(domain, mechanisms),
 	"internal/kvapi":           concat(domain, mechanisms),
+	"internal/blobapi":         concat(domain, mechanisms),
 
 	"internal/client":            {"internal/sensitive"},
 	"internal/client/clienttest": nil,
 	"internal/cli":               clientSide,
 
-	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi"}, domain, mechanisms),
+	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi", "internal/blobapi"}, domain, mechanisms),
 
 	"cmd/edgevault":       {"internal/cli", "internal/server"},
 	"cmd/edgevault-agent": clientSide,

@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/edgevault/edgevault/internal/audit"
 	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
@@ -21,6 +22,7 @@ import (
 	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/sensitive"
+	"github.com/edgevault/edgevault/internal/storageaccount"
 	"github.com/edgevault/edgevault/internal/token"
 )
 
@@ -89,6 +91,11 @@ type Config struct {
 	// resource types register with it as they are built. nil: none exist.
 	Exists func(ctx context.Context, id resource.ID) (bool, error)
 	Vaults *keyvault.Service // Microsoft.KeyVault vaults
+	// StorageAccounts serves Microsoft.Storage/storageAccounts.
+	StorageAccounts *storageaccount.Service
+	// Audit is the audit trail, read by the Edgevault.Audit routes (503
+	// when nil).
+	Audit *audit.Writer
 }
 
 // Handler serves the management host.

@@ -14,6 +14,7 @@ import (
 	"github.com/edgevault/edgevault/internal/provider"
 	"github.com/edgevault/edgevault/internal/rbac"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
+	"github.com/edgevault/edgevault/internal/storageaccount"
 	"github.com/edgevault/edgevault/internal/token"
 )
 
@@ -51,6 +52,10 @@ var errorTable = []errorRow{
 	{sentinel: keyvault.ErrNothingToRecover, status: http.StatusNotFound, code: "SoftDeletedVaultDoesNotExist"},
 	{sentinel: keyvault.ErrPurgeProtected, status: http.StatusMethodNotAllowed, code: "MethodNotAllowed"},
 	{sentinel: keyvault.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
+	{sentinel: storageaccount.ErrNotFound, status: http.StatusNotFound, code: "ResourceNotFound"},
+	{sentinel: storageaccount.ErrNameInvalid, status: http.StatusBadRequest, code: "AccountNameInvalid"},
+	{sentinel: storageaccount.ErrNameTaken, status: http.StatusConflict, code: "StorageAccountAlreadyTaken"},
+	{sentinel: storageaccount.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

@@ -8,6 +8,7 @@ import (
 	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/resource"
+	"github.com/edgevault/edgevault/internal/storageaccount"
 )
 
 // access is a route's authorization rule: exactly one of an RBAC action at
@@ -130,6 +131,24 @@ func (h *Handler) table() []route {
 			Access: rbacAt(actDeletedVaultRead, h.kvSubscriptionScope), Handler: h.getDeletedVault, Provider: keyvault.Namespace},
 		{Method: "POST", Pattern: "{scope}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", Versions: arm.KeyVaultVersions,
 			Access: rbacAt(actDeletedVaultPurge, h.kvSubscriptionScope), Handler: h.purgeDeletedVault, Provider: keyvault.Namespace},
+
+		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.Storage/storageAccounts/{accountName}", Versions: arm.StorageVersions,
+			Access: rbacAt(actStorageWrite, h.storageScope), Handler: h.putAccount, Provider: storageaccount.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Storage/storageAccounts/{accountName}", Versions: arm.StorageVersions,
+			Access: rbacAt(actStorageRead, h.storageScope), Handler: h.getAccount, Provider: storageaccount.Namespace},
+		{Method: "PATCH", Pattern: "{scope}/providers/Microsoft.Storage/storageAccounts/{accountName}", Versions: arm.StorageVersions,
+			Access: rbacAt(actStorageWrite, h.storageScope), Handler: h.patchAccount, Provider: storageaccount.Namespace},
+		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.Storage/storageAccounts/{accountName}", Versions: arm.StorageVersions,
+			Access: rbacAt(actStorageDelete, h.storageScope), Handler: h.deleteAccount, Provider: storageaccount.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Storage/storageAccounts", Versions: arm.StorageVersions,
+			Access: rbacAt(actStorageRead, h.storageListScope), Handler: h.listAccounts, Provider: storageaccount.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.Storage/checkNameAvailability", Versions: arm.StorageVersions,
+			Access: rbacAt(actStorageCheckName, h.storageSubscriptionScope), Handler: h.checkAccountName, Provider: storageaccount.Namespace},
+
+		{Method: "GET", Pattern: "{scope}/providers/Edgevault.Audit/logs", Versions: arm.AuditVersions,
+			Access: rbacAt(actAuditRead, h.auditScope), Handler: h.listAuditLogs},
+		{Method: "POST", Pattern: "{scope}/providers/Edgevault.Audit/verify", Versions: arm.AuditVersions,
+			Access: rbacAt(actAuditVerify, h.auditScope), Handler: h.verifyAuditLogs},
 
 		{Method: "GET", Pattern: "/edgevault/admin/users", Access: tenantAdmin, Handler: h.listUsers},
 		{Method: "GET", Pattern: "/edgevault/admin/servicePrincipals", Access: tenantAdmin, Handler: h.listServicePrincipals},

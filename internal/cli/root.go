@@ -59,6 +59,7 @@ func NewRoot() *cobra.Command {
 		newRoleCmd(a),
 		newLockCmd(a),
 		newKeyVaultCmd(a),
+		newAuditCmd(a),
 	)
 	return root
 }

@@ -10,6 +10,10 @@
 //     role whose actions match it and whose notActions do not. There are
 //     no deny assignments; tenant administrators (principal.Admin) get no
 //     implicit access, like Entra Global Administrators in Azure.
+//   - Data actions (Storage Blob Data Reader's blob read) are decided by the
+//     same Authorize; unlike Azure, control-plane wildcards cover them too
+//     (see compiledRole.allows), so Owner, Contributor and Reader of a
+//     storage account read its audit-log blobs.
 //   - Scopes are subscriptions, resource groups and resources (a role
 //     assignment never sits at the tenant root or a management group, which
 //     would span every tenant of this server). An assignment applies to its

@@ -14,6 +14,7 @@ const (
 	Contributor             = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 	Reader                  = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 	UserAccessAdministrator = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+	StorageBlobDataReader   = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 )
 
 // RoleDefinition is a role: the management-plane actions it allows (minus
@@ -33,15 +34,18 @@ type RoleDefinition struct {
 	AssignableScopes []string
 }
 
-// Allows reports whether the role allows a control-plane action.
+// Allows reports whether the role allows an action: a control-plane action
+// its Actions grant, or a data action its DataActions grant (see
+// compiledRole.allows).
 func (d RoleDefinition) Allows(action string) bool {
 	return compileRole(d).allows(action)
 }
 
-// builtIns are the four roles edgevault implements, with Azure's actions
-// and notActions (reference/edge-arm.md §3.14; Azure's "Privileged" and
-// "General" built-in role listings). None of them has data actions: data-
-// plane roles (Key Vault Secrets Officer, ...) are separate definitions.
+// builtIns are the roles edgevault implements, with Azure's actions and
+// notActions (reference/edge-arm.md §3.14; Azure's "Privileged", "General"
+// and "Storage" built-in role listings). Only Storage Blob Data Reader has
+// data actions: it lets the blob read API (internal/blobapi) serve audit
+// logs to a principal that may not see the account in ARM.
 var builtIns = []RoleDefinition{
 	{
 		ID:               Owner,
@@ -84,11 +88,23 @@ var builtIns = []RoleDefinition{
 		Actions:          []string{"*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"},
 		AssignableScopes: []string{"/"},
 	},
+	{
+		ID:          StorageBlobDataReader,
+		Name:        "Storage Blob Data Reader",
+		Description: "Allows for read access to Azure Storage blob containers and data",
+		Actions: []string{
+			"Microsoft.Storage/storageAccounts/blobServices/containers/read",
+			"Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+		},
+		DataActions:      []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"},
+		AssignableScopes: []string{"/"},
+	},
 }
 
 // compiledRole is a role with its patterns compiled once.
 type compiledRole struct {
-	actions, notActions []pattern
+	actions, notActions         []pattern
+	dataActions, notDataActions []pattern
 }
 
 func compileRole(d RoleDefinition) *compiledRole {
@@ -99,11 +115,25 @@ func compileRole(d RoleDefinition) *compiledRole {
 	for _, a := range d.NotActions {
 		r.notActions = append(r.notActions, compilePattern(a))
 	}
+	for _, a := range d.DataActions {
+		r.dataActions = append(r.dataActions, compilePattern(a))
+	}
+	for _, a := range d.NotDataActions {
+		r.notDataActions = append(r.notDataActions, compilePattern(a))
+	}
 	return r
 }
 
+// allows reports whether the role grants action, through its Actions or
+// its DataActions. Azure keeps the two apart, so that Owner's "*" or
+// Reader's "*/read" never reach blob data; here they deliberately do: the
+// only data action asked for is blob read (internal/blobapi), and Owner,
+// Contributor and Reader of a storage account may read its audit logs. A
+// DataActions pattern, in turn, can only match data-action names, which no
+// control-plane route asks for.
 func (r *compiledRole) allows(action string) bool {
-	return matchAny(r.actions, action) && !matchAny(r.notActions, action)
+	return matchAny(r.actions, action) && !matchAny(r.notActions, action) ||
+		matchAny(r.dataActions, action) && !matchAny(r.notDataActions, action)
 }
 
 // compiledBuiltIns indexes the compiled built-in roles by GUID.

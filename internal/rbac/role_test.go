@@ -12,7 +12,7 @@ func TestDefinitions(t *testing.T) {
 	for _, d := range rbac.Definitions() {
 		names = append(names, d.Name)
 	}
-	if got := strings.Join(names, ","); got != "Contributor,Owner,Reader,User Access Administrator" {
+	if got := strings.Join(names, ","); got != "Contributor,Owner,Reader,Storage Blob Data Reader,User Access Administrator" {
 		t.Fatalf("Definitions = %s", got)
 	}
 	c, ok := rbac.DefinitionByName("contributor")
@@ -54,5 +54,37 @@ func TestDefinitions(t *testing.T) {
 	}
 	if _, ok := rbac.DefinitionByName("Key Vault Administrator"); ok {
 		t.Error("a role we do not implement was found")
+	}
+}
+
+// TestStorageBlobDataReader: the data role reads containers and blobs and
+// nothing else; control-plane wildcards also cover the blob read data
+// action, by design (see compiledRole.allows).
+func TestStorageBlobDataReader(t *testing.T) {
+	const (
+		blobRead      = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+		containerRead = "Microsoft.Storage/storageAccounts/blobServices/containers/read"
+	)
+	d, ok := rbac.DefinitionByID(rbac.StorageBlobDataReader)
+	if !ok || d.Name != "Storage Blob Data Reader" || len(d.DataActions) != 1 {
+		t.Fatalf("DefinitionByID(StorageBlobDataReader) = %+v, %v", d, ok)
+	}
+	for action, want := range map[string]bool{
+		blobRead: true, containerRead: true,
+		"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write": false,
+		"Microsoft.Storage/storageAccounts/read":                                false,
+		"Microsoft.KeyVault/vaults/read":                                        false,
+	} {
+		if got := d.Allows(action); got != want {
+			t.Errorf("Storage Blob Data Reader allows %s = %v", action, got)
+		}
+	}
+	for _, id := range []string{rbac.Owner, rbac.Contributor, rbac.Reader} {
+		if r, _ := rbac.DefinitionByID(id); !r.Allows(blobRead) || !r.Allows(containerRead) {
+			t.Errorf("%s does not allow blob reads", r.Name)
+		}
+	}
+	if r, _ := rbac.DefinitionByID(rbac.Reader); r.Allows("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write") {
+		t.Error("Reader allows blob writes")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/edgevault/edgevault/internal/rbac"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/secret"
+	"github.com/edgevault/edgevault/internal/storageaccount"
 )
 
 // armServices are the domain services behind the management host.
@@ -28,6 +29,7 @@ type armServices struct {
 	operations *operation.Service
 	vaults     *keyvault.Service
 	secrets    *secret.Service
+	storage    *storageaccount.Service
 }
 
 // newARMServices builds the ARM core's services over the store, and the
@@ -61,9 +63,24 @@ func (s *Server) newARMServices() error {
 	}); err != nil {
 		return err
 	}
-	a.providers = provider.New(provider.Config{Store: s.store, InUse: a.vaults.InUse})
+	// Storage accounts register their creation handler with operations
+	// here, before the queue starts. Blobs (the blob store's purger)
+	// reaches the blob store, built later by newBlobHandler, through
+	// s.purgeBlobs.
+	if a.storage, err = storageaccount.New(storageaccount.Config{Store: s.store, Locks: a.locks, Operations: a.operations,
+		BlobEndpoint: func(name string) string { return "https://" + s.endpoints.Host(name+".blob") + "/" },
+		Blobs:        storageaccount.BlobPurgerFunc(s.purgeBlobs),
+	}); err != nil {
+		return err
+	}
+	a.providers = provider.New(provider.Config{Store: s.store, InUse: func(ctx context.Context, sub, ns string) (bool, error) {
+		if used, err := a.vaults.InUse(ctx, sub, ns); used || err != nil {
+			return used, err
+		}
+		return a.storage.InUse(ctx, sub, ns)
+	}})
 	a.groups = resourcegroup.New(resourcegroup.Config{Store: s.store, Locks: a.locks})
-	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached(), a.vaults)
+	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached(), a.vaults, a.storage)
 	return nil
 }
 

@@ -22,6 +22,8 @@ import (
 
 	"github.com/edgevault/edgevault/internal/armapi"
 	"github.com/edgevault/edgevault/internal/audit"
+	"github.com/edgevault/edgevault/internal/blob"
+	"github.com/edgevault/edgevault/internal/blobapi"
 	"github.com/edgevault/edgevault/internal/bootstrap"
 	"github.com/edgevault/edgevault/internal/config"
 	"github.com/edgevault/edgevault/internal/envelope"
@@ -30,6 +32,7 @@ import (
 	"github.com/edgevault/edgevault/internal/kvapi"
 	"github.com/edgevault/edgevault/internal/loginapi"
 	"github.com/edgevault/edgevault/internal/pki"
+	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/store"
 	"github.com/edgevault/edgevault/internal/token"
 )
@@ -59,6 +62,7 @@ type Server struct {
 	boot      bootstrap.Result
 	arm       armServices
 	audit     *audit.Writer
+	blobs     *blob.Service
 	closers   []func() // run in reverse by close
 }
 
@@ -222,6 +226,10 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 	if err != nil {
 		return err
 	}
+	blobHosts, err := s.newBlobHandler()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := httpx.NewMetrics(reg)
@@ -240,16 +248,25 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 			Endpoint: s.endpoints.Management(), RBAC: s.arm.rbac, RoleAssignments: s.arm.rbac,
 			Subscriptions: s.store, Groups: s.arm.groups, Providers: s.arm.providers, Locks: s.arm.locks,
 			Operations: s.arm.operations, Logger: s.log,
-			Vaults: s.arm.vaults, Exists: s.arm.vaults.Exists,
+			Vaults: s.arm.vaults, StorageAccounts: s.arm.storage,
+			Exists: func(ctx context.Context, id resource.ID) (bool, error) {
+				if ok, err := s.arm.vaults.Exists(ctx, id); ok || err != nil {
+					return ok, err
+				}
+				return s.arm.storage.Exists(ctx, id)
+			},
+			Audit: s.audit,
 		}),
 		Vault:  vault,
+		Blob:   blobHosts,
 		Ready:  s.store.Ping,
 		Logger: s.log,
 	}
 	s.http = &http.Server{
 		Handler: httpx.Wrap(hosts, httpx.Options{
 			Logger: s.log, Metrics: metrics,
-			Errors: map[httpx.Surface]httpx.ErrorWriter{httpx.Login: httpx.WriteOAuthError, httpx.Vault: kvapi.WriteError},
+			Errors: map[httpx.Surface]httpx.ErrorWriter{httpx.Login: httpx.WriteOAuthError, httpx.Vault: kvapi.WriteError,
+				httpx.Blob: blobapi.WriteError},
 		}),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
