@@ -31,7 +31,7 @@ var (
 	// Mechanisms: no domain knowledge.
 	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs", "internal/akv"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret", "internal/storageaccount", "internal/blob"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret", "internal/storageaccount", "internal/blob", "internal/auditexport", "internal/diagnostics"}
 )
 
 var rules = map[string][]string{
@@ -63,6 +63,8 @@ var rules = map[string][]string{
 
 	"internal/storageaccount": append([]string{"internal/lock", "internal/operation"}, vocabulary...),
 	"internal/blob":           vocabulary,
+	"internal/diagnostics":    append([]string{"internal/lock"}, vocabulary...),
+	"internal/auditexport":    append([]string{"internal/audit", "internal/blob"}, vocabulary...),
 
 	"internal/store":           concat(domain, mechanisms),
 	"internal/store/pgtest":    nil, // test support: a schema of its own per test

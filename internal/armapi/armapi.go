@@ -13,6 +13,7 @@ import (
 	"log/slog"
 
 	"github.com/edgevault/edgevault/internal/audit"
+	"github.com/edgevault/edgevault/internal/diagnostics"
 	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
@@ -93,6 +94,9 @@ type Config struct {
 	Vaults *keyvault.Service // Microsoft.KeyVault vaults
 	// StorageAccounts serves Microsoft.Storage/storageAccounts.
 	StorageAccounts *storageaccount.Service
+	// Diagnostics serves Microsoft.Insights/diagnosticSettings on vaults
+	// (404 while nil).
+	Diagnostics *diagnostics.Service
 	// Audit is the audit trail, read by the Edgevault.Audit routes (503
 	// when nil).
 	Audit *audit.Writer

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/edgevault/edgevault/internal/arm"
+	"github.com/edgevault/edgevault/internal/diagnostics"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/httpx"
 	"github.com/edgevault/edgevault/internal/keyvault"
@@ -56,6 +57,8 @@ var errorTable = []errorRow{
 	{sentinel: storageaccount.ErrNameInvalid, status: http.StatusBadRequest, code: "AccountNameInvalid"},
 	{sentinel: storageaccount.ErrNameTaken, status: http.StatusConflict, code: "StorageAccountAlreadyTaken"},
 	{sentinel: storageaccount.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
+	{sentinel: diagnostics.ErrNotFound, status: http.StatusNotFound, code: "ResourceNotFound"},
+	{sentinel: diagnostics.ErrStorageAccount, status: http.StatusBadRequest, code: "InvalidStorageAccount"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

@@ -130,9 +130,21 @@ func (h *Handler) serve(w http.ResponseWriter, q *request, rt *route) {
 			return
 		}
 	}
+	if rt.Audit != "" {
+		h.auditWrite(w, q, rt, func(w http.ResponseWriter) bool { return h.authorized(w, q, rt) })
+		return
+	}
+	h.authorized(w, q, rt)
+}
+
+// authorized is the rest of serve: authorize, require the provider, run
+// the handler. It reports whether the request reached the resource
+// provider: false when ARM's front door refused it for an unregistered
+// provider (the audit trail does not record those).
+func (h *Handler) authorized(w http.ResponseWriter, q *request, rt *route) bool {
 	if err := h.authorize(q, rt.Access); err != nil {
 		writeError(w, q.Request, err)
-		return
+		return true
 	}
 	if rt.Provider != "" {
 		// ARM refuses a resource type whose provider is not registered in
@@ -145,11 +157,12 @@ func (h *Handler) serve(w http.ResponseWriter, q *request, rt *route) {
 		if sub != "" {
 			if err := h.cfg.Providers.RequireRegistered(q.ctx(), sub, rt.Provider); err != nil {
 				writeError(w, q.Request, err)
-				return
+				return false
 			}
 		}
 	}
 	rt.Handler(w, q)
+	return true
 }
 
 // authorize applies a route's access rule.

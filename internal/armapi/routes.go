@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/edgevault/edgevault/internal/arm"
+	"github.com/edgevault/edgevault/internal/audit"
+	"github.com/edgevault/edgevault/internal/diagnostics"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
@@ -40,6 +42,9 @@ type route struct {
 	// Provider, when set, must be registered in the subscription of the
 	// route's {scope}.
 	Provider string
+	// Audit, when set, records each authenticated request under this
+	// operation name (mgmt_audit.go).
+	Audit audit.OperationName
 
 	pattern pattern
 	headOK  bool // a GET route that also answers HEAD
@@ -112,15 +117,15 @@ func (h *Handler) table() []route {
 			Access: anyCaller, Handler: h.listRoleDefinitions},
 
 		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
-			Access: rbacAt(actVaultWrite, h.vaultScope), Handler: h.putVault, Provider: keyvault.Namespace},
+			Access: rbacAt(actVaultWrite, h.vaultScope), Handler: h.putVault, Provider: keyvault.Namespace, Audit: audit.VaultPut},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
 			Access: rbacAt(actVaultRead, h.vaultScope), Handler: h.getVault, Provider: keyvault.Namespace},
 		{Method: "PATCH", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
-			Access: rbacAt(actVaultWrite, h.vaultScope), Handler: h.patchVault, Provider: keyvault.Namespace},
+			Access: rbacAt(actVaultWrite, h.vaultScope), Handler: h.patchVault, Provider: keyvault.Namespace, Audit: audit.VaultPatch},
 		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}", Versions: arm.KeyVaultVersions,
-			Access: rbacAt(actVaultDelete, h.vaultScope), Handler: h.deleteVault, Provider: keyvault.Namespace},
+			Access: rbacAt(actVaultDelete, h.vaultScope), Handler: h.deleteVault, Provider: keyvault.Namespace, Audit: audit.VaultDelete},
 		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults/{vaultName}/accessPolicies/{operationKind}", Versions: arm.KeyVaultVersions,
-			Access: rbacAt(actAccessPolicyWrite, h.vaultScope), Handler: h.updateAccessPolicies, Provider: keyvault.Namespace},
+			Access: rbacAt(actAccessPolicyWrite, h.vaultScope), Handler: h.updateAccessPolicies, Provider: keyvault.Namespace, Audit: VaultAccessPolicyUpdate},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/vaults", Versions: arm.KeyVaultVersions,
 			Access: rbacAt(actVaultRead, h.vaultListScope), Handler: h.listVaults, Provider: keyvault.Namespace},
 		{Method: "POST", Pattern: "{scope}/providers/Microsoft.KeyVault/checkNameAvailability", Versions: arm.KeyVaultVersions,
@@ -130,7 +135,7 @@ func (h *Handler) table() []route {
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}", Versions: arm.KeyVaultVersions,
 			Access: rbacAt(actDeletedVaultRead, h.kvSubscriptionScope), Handler: h.getDeletedVault, Provider: keyvault.Namespace},
 		{Method: "POST", Pattern: "{scope}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", Versions: arm.KeyVaultVersions,
-			Access: rbacAt(actDeletedVaultPurge, h.kvSubscriptionScope), Handler: h.purgeDeletedVault, Provider: keyvault.Namespace},
+			Access: rbacAt(actDeletedVaultPurge, h.kvSubscriptionScope), Handler: h.purgeDeletedVault, Provider: keyvault.Namespace, Audit: audit.VaultPurge},
 
 		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.Storage/storageAccounts/{accountName}", Versions: arm.StorageVersions,
 			Access: rbacAt(actStorageWrite, h.storageScope), Handler: h.putAccount, Provider: storageaccount.Namespace},
@@ -144,6 +149,19 @@ func (h *Handler) table() []route {
 			Access: rbacAt(actStorageRead, h.storageListScope), Handler: h.listAccounts, Provider: storageaccount.Namespace},
 		{Method: "POST", Pattern: "{scope}/providers/Microsoft.Storage/checkNameAvailability", Versions: arm.StorageVersions,
 			Access: rbacAt(actStorageCheckName, h.storageSubscriptionScope), Handler: h.checkAccountName, Provider: storageaccount.Namespace},
+
+		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettings/{name}", Versions: arm.DiagnosticsVersions,
+			Access: rbacAt(actDiagnosticsWrite, h.diagnosticsScope), Handler: h.putDiagnosticSetting, Provider: diagnostics.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettings/{name}", Versions: arm.DiagnosticsVersions,
+			Access: rbacAt(actDiagnosticsRead, h.diagnosticsScope), Handler: h.getDiagnosticSetting, Provider: diagnostics.Namespace},
+		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettings/{name}", Versions: arm.DiagnosticsVersions,
+			Access: rbacAt(actDiagnosticsDelete, h.diagnosticsScope), Handler: h.deleteDiagnosticSetting, Provider: diagnostics.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettings", Versions: arm.DiagnosticsVersions,
+			Access: rbacAt(actDiagnosticsRead, h.diagnosticsScope), Handler: h.listDiagnosticSettings, Provider: diagnostics.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettingsCategories/{name}", Versions: arm.DiagnosticsVersions,
+			Access: rbacAt(actDiagnosticCategories, h.diagnosticsScope), Handler: h.getDiagnosticCategory, Provider: diagnostics.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettingsCategories", Versions: arm.DiagnosticsVersions,
+			Access: rbacAt(actDiagnosticCategories, h.diagnosticsScope), Handler: h.listDiagnosticCategories, Provider: diagnostics.Namespace},
 
 		{Method: "GET", Pattern: "{scope}/providers/Edgevault.Audit/logs", Versions: arm.AuditVersions,
 			Access: rbacAt(actAuditRead, h.auditScope), Handler: h.listAuditLogs},

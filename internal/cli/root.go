@@ -59,7 +59,9 @@ func NewRoot() *cobra.Command {
 		newRoleCmd(a),
 		newLockCmd(a),
 		newKeyVaultCmd(a),
+		newStorageCmd(a),
 		newAuditCmd(a),
+		newMonitorCmd(a),
 	)
 	return root
 }

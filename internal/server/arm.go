@@ -8,12 +8,16 @@ import (
 	"time"
 
 	"github.com/edgevault/edgevault/internal/armapi"
+	"github.com/edgevault/edgevault/internal/auditexport"
+	"github.com/edgevault/edgevault/internal/diagnostics"
+	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/jobs"
 	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/lock"
 	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/provider"
 	"github.com/edgevault/edgevault/internal/rbac"
+	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/secret"
 	"github.com/edgevault/edgevault/internal/storageaccount"
@@ -30,6 +34,10 @@ type armServices struct {
 	vaults     *keyvault.Service
 	secrets    *secret.Service
 	storage    *storageaccount.Service
+	// diagnostics are the vaults' diagnostic settings.
+	diagnostics *diagnostics.Service
+	// auditSettings feeds the audit exporter (startAuditExport).
+	auditSettings settingsSlot
 }
 
 // newARMServices builds the ARM core's services over the store, and the
@@ -73,6 +81,18 @@ func (s *Server) newARMServices() error {
 	}); err != nil {
 		return err
 	}
+	if a.diagnostics, err = diagnostics.New(diagnostics.Config{Store: s.store, Locks: a.locks,
+		Accounts: diagnostics.AccountsFunc(func(ctx context.Context, id resource.ID) (diagnostics.Account, error) {
+			acct, err := a.storage.Get(ctx, id)
+			if err == nil && !acct.Ready() {
+				err = errkind.E(errkind.NotFound, "storage account not ready")
+			}
+			return diagnostics.Account{UID: acct.UID, TenantID: acct.TenantID}, err
+		}),
+	}); err != nil {
+		return err
+	}
+	s.SetAuditExportSettings(auditSettings{a.diagnostics})
 	a.providers = provider.New(provider.Config{Store: s.store, InUse: func(ctx context.Context, sub, ns string) (bool, error) {
 		if used, err := a.vaults.InUse(ctx, sub, ns); used || err != nil {
 			return used, err
@@ -82,6 +102,21 @@ func (s *Server) newARMServices() error {
 	a.groups = resourcegroup.New(resourcegroup.Config{Store: s.store, Locks: a.locks})
 	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached(), a.vaults, a.storage)
 	return nil
+}
+
+// auditSettings gives the audit exporter the diagnostic settings that
+// deliver AuditEvent. Delivery starts at DeliverFrom: the setting's
+// creation, or when delivery to its account was last switched on.
+type auditSettings struct{ d *diagnostics.Service }
+
+func (a auditSettings) All(ctx context.Context) ([]auditexport.Setting, error) {
+	ss, err := a.d.All(ctx)
+	out := make([]auditexport.Setting, 0, len(ss))
+	for _, st := range ss {
+		out = append(out, auditexport.Setting{ID: st.ID.String(), ResourceID: st.ResourceID(),
+			StorageAccountID: st.StorageAccountID, StorageAccountUID: st.StorageAccountUID, CreatedAt: st.DeliverFrom})
+	}
+	return out, err
 }
 
 // startQueue starts running jobs; the queue stops after the HTTP server
@@ -97,6 +132,10 @@ func (s *Server) startQueue(ctx context.Context) error {
 	swept.Go(func() { s.arm.vaults.RunSweeper(sweepCtx, time.Hour) })
 	swept.Go(func() { s.arm.secrets.RunSweeper(sweepCtx, time.Hour) })
 	s.closers = append(s.closers, func() { stopSweep(); swept.Wait() })
+	// Audit delivery to storage accounts: stops before the queue.
+	if err := s.startAuditExport(); err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
 	q := s.arm.queue
 	s.closers = append(s.closers, func() {
 		ctx, cancel := context.WithTimeout(background(), 15*time.Second)

@@ -248,7 +248,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 			Endpoint: s.endpoints.Management(), RBAC: s.arm.rbac, RoleAssignments: s.arm.rbac,
 			Subscriptions: s.store, Groups: s.arm.groups, Providers: s.arm.providers, Locks: s.arm.locks,
 			Operations: s.arm.operations, Logger: s.log,
-			Vaults: s.arm.vaults, StorageAccounts: s.arm.storage,
+			Vaults: s.arm.vaults, StorageAccounts: s.arm.storage, Diagnostics: s.arm.diagnostics,
 			Exists: func(ctx context.Context, id resource.ID) (bool, error) {
 				if ok, err := s.arm.vaults.Exists(ctx, id); ok || err != nil {
 					return ok, err

@@ -17,31 +17,35 @@ import (
 // (which takes the chunk's offset and seq) and the chunk insert are one
 // transaction, so readers see whole appends only.
 func (s *Store) AppendBlob(ctx context.Context, account, container, name string, data []byte, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendBlob(ctx, tx, account, container, name, data, now) })
+}
+
+// appendBlob appends inside tx; the audit exporter's delivery shares the
+// transaction with its cursor update (audit_export.go).
+func (s *Store) appendBlob(ctx context.Context, tx *sql.Tx, account, container, name string, data []byte, now time.Time) error {
 	at := now.UnixNano()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_containers (account_key, name, name_b, created_at, modified_at)
-			VALUES ($1, $2, $3, $4, $4)
-			ON CONFLICT (account_key, name_b) DO UPDATE SET modified_at = $4`,
-			account, container, []byte(container), at); err != nil {
-			return s.wrap(err, "blob container")
-		}
-		var end, seq int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO blob_objects
-			(account_key, container, name, name_b, size, appends, created_at, modified_at)
-			VALUES ($1, $2, $3, $4, $5, 1, $6, $6)
-			ON CONFLICT (account_key, container, name_b) DO UPDATE
-			SET size = blob_objects.size + $5, appends = blob_objects.appends + 1,
-				modified_at = CASE WHEN blob_objects.modified_at < $6 THEN $6 ELSE blob_objects.modified_at + 1 END
-			RETURNING size, appends`,
-			account, container, name, []byte(name), int64(len(data)), at).Scan(&end, &seq)
-		if err != nil {
-			return s.wrap(err, "blob")
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO blob_chunks (account_key, container, name_b, seq, off, end_off, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			account, container, []byte(name), seq, end-int64(len(data)), end, data)
-		return s.wrap(err, "blob chunk")
-	})
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blob_containers (account_key, name, name_b, created_at, modified_at)
+		VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (account_key, name_b) DO UPDATE SET modified_at = $4`,
+		account, container, []byte(container), at); err != nil {
+		return s.wrap(err, "blob container")
+	}
+	var end, seq int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO blob_objects
+		(account_key, container, name, name_b, size, appends, created_at, modified_at)
+		VALUES ($1, $2, $3, $4, $5, 1, $6, $6)
+		ON CONFLICT (account_key, container, name_b) DO UPDATE
+		SET size = blob_objects.size + $5, appends = blob_objects.appends + 1,
+			modified_at = CASE WHEN blob_objects.modified_at < $6 THEN $6 ELSE blob_objects.modified_at + 1 END
+		RETURNING size, appends`,
+		account, container, name, []byte(name), int64(len(data)), at).Scan(&end, &seq)
+	if err != nil {
+		return s.wrap(err, "blob")
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO blob_chunks (account_key, container, name_b, seq, off, end_off, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		account, container, []byte(name), seq, end-int64(len(data)), end, data)
+	return s.wrap(err, "blob chunk")
 }
 
 // ListContainers implements blob.Store.
