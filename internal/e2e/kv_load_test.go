@@ -74,7 +74,7 @@ func newLoadEnv(b *testing.B, wrap []string) *loadEnv {
 
 // createLoadVault registers Microsoft.KeyVault and creates a vault whose
 // access policy gives the bootstrap service principal get and set.
-func createLoadVault(b *testing.B, hc *http.Client, boot bootstrap.File, tok, name string) {
+func createLoadVault(b testing.TB, hc *http.Client, boot bootstrap.File, tok, name string) {
 	b.Helper()
 	api := adminAPI(hc, tok)
 	ctx := context.Background()
