@@ -165,6 +165,8 @@ func (h *Handler) table() []route {
 
 		{Method: "GET", Pattern: "{scope}/providers/Edgevault.Audit/logs", Versions: arm.AuditVersions,
 			Access: rbacAt(actAuditRead, h.auditScope), Handler: h.listAuditLogs},
+		{Method: "GET", Pattern: "{scope}/providers/Edgevault.Audit/insights", Versions: arm.AuditVersions,
+			Access: rbacAt(actAuditRead, h.auditScope), Handler: h.getAuditInsights},
 		{Method: "POST", Pattern: "{scope}/providers/Edgevault.Audit/verify", Versions: arm.AuditVersions,
 			Access: rbacAt(actAuditVerify, h.auditScope), Handler: h.verifyAuditLogs},
 

@@ -206,7 +206,7 @@ func newKeyVaultCmd(a *app) *cobra.Command {
 	return newGroup("keyvault", "Manage key vaults and their secrets",
 		newKeyVaultCreateCmd(a), newKeyVaultShowCmd(a), newKeyVaultListCmd(a), newKeyVaultDeleteCmd(a),
 		newKeyVaultListDeletedCmd(a), newKeyVaultRecoverCmd(a), newKeyVaultPurgeCmd(a),
-		newKeyVaultSetPolicyCmd(a), newKeyVaultDeletePolicyCmd(a),
+		newKeyVaultSetPolicyCmd(a), newKeyVaultDeletePolicyCmd(a), newKeyVaultInsightsCmd(a),
 		newSecretCmd(a))
 }
 

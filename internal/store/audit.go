@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgevault/edgevault/internal/audit"
 	"github.com/edgevault/edgevault/internal/errkind"
@@ -82,7 +84,10 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, records []audit.Rec
 		}
 	}
 	// Rows go in arrival order, so ids follow sequence numbers.
-	return s.insertAuditRows(ctx, tx, rows)
+	if err := s.insertAuditRows(ctx, tx, rows); err != nil {
+		return err
+	}
+	return s.rollupAudit(ctx, tx, rows)
 }
 
 // auditInsertRows caps the rows of one multi-row INSERT: 3,100
@@ -303,4 +308,250 @@ func scanAuditEntry(rows *sql.Rows) (audit.Entry, error) {
 		p.SecretProperties = &audit.SecretAttributes{Enabled: enabled.Int64 != 0, NotBefore: fromNS(nbf), Expires: fromNS(expire)}
 	}
 	return e, nil
+}
+
+// The insights rollups (migration 0011): per batch, the records are
+// aggregated in memory and each (resource, minute, operation, status) and
+// (resource, hour, caller) touched is upserted once, adding to the row
+// other batches left (INSERT ... ON CONFLICT DO UPDATE SET n = n +
+// excluded.n, one text for both dialects; see upsertRollups for how each
+// runs it). The rows are per resource, so the chain-head lock appendAudit
+// holds already serialises the writers of one row across replicas.
+var (
+	rollupOpsColumns = append([]string{"resource_key", "bucket", "operation_name", "http_status", "records"},
+		histogramColumns()...)
+	rollupOpsConflict = ` ON CONFLICT (resource_key, bucket, operation_name, http_status) DO UPDATE SET ` +
+		addExcluded("audit_rollup_ops", rollupOpsColumns[4:])
+	rollupCallersColumns  = []string{"resource_key", "bucket", "object_id", "records"}
+	rollupCallersConflict = ` ON CONFLICT (resource_key, bucket, object_id) DO UPDATE SET ` +
+		addExcluded("audit_rollup_callers", rollupCallersColumns[3:])
+	rollupOpsSelect = rollupOpsSelectSQL()
+)
+
+func histogramColumns() []string {
+	cols := make([]string, audit.HistogramBuckets)
+	for i := range cols {
+		cols[i] = "h" + strconv.Itoa(i)
+	}
+	return cols
+}
+
+// addExcluded is "c = table.c + excluded.c, ..." for cols.
+func addExcluded(table string, cols []string) string {
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = " + table + "." + c + " + excluded." + c
+	}
+	return strings.Join(set, ", ")
+}
+
+// rollupUpsertRows caps the rows of one upsert: 2,900 parameters.
+const rollupUpsertRows = 100
+
+// upsertRollups upserts n rows of cols into table, args(i, dst) appending
+// row i's values to dst. As in insertAuditRows, SQLite runs one
+// single-row statement per row, prepared once, and PostgreSQL one
+// multi-row statement per rollupUpsertRows rows.
+func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, table string, cols []string, conflict string,
+	n int, args func(i int, dst []any) []any) error {
+	var (
+		vals []any
+		b    strings.Builder
+	)
+	perStatement := rollupUpsertRows
+	if s.dialect.name == sqliteDialect.name {
+		perStatement = 1
+	}
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for lo := 0; lo < n; lo += perStatement {
+		hi := min(lo+perStatement, n)
+		vals = vals[:0]
+		b.Reset()
+		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := range cols {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(len(vals) + j + 1))
+			}
+			b.WriteByte(')')
+			vals = args(i, vals)
+		}
+		b.WriteString(conflict)
+		var err error
+		switch {
+		case perStatement > 1:
+			_, err = tx.ExecContext(ctx, b.String(), vals...)
+		case stmt == nil && n == 1:
+			_, err = tx.ExecContext(ctx, b.String(), vals...)
+		default:
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, b.String()); err != nil {
+					return s.wrap(err, "audit rollup")
+				}
+			}
+			_, err = stmt.ExecContext(ctx, vals...)
+		}
+		if err != nil {
+			return s.wrap(err, "audit rollup")
+		}
+	}
+	return nil
+}
+
+// rollupOpsSelectSQL sums the rows of a range per interval ($4 seconds),
+// operation and status in the database: a day of minutes is some 20,000
+// rows of 28 columns, and scanning them into Go costs more than summing
+// them where they are.
+func rollupOpsSelectSQL() string {
+	sums := []string{"CAST(SUM(records) AS BIGINT)"}
+	for _, c := range histogramColumns() {
+		sums = append(sums, "CAST(SUM("+c+") AS BIGINT)")
+	}
+	return `SELECT bucket - bucket % $4 AS t, operation_name, http_status, ` + strings.Join(sums, ", ") +
+		` FROM audit_rollup_ops WHERE resource_key = $1 AND bucket >= $2 AND bucket < $3
+		GROUP BY t, operation_name, http_status`
+}
+
+type rollupOpsKey struct {
+	resource string
+	minute   int64
+	op       audit.OperationName
+	status   int
+}
+
+type rollupCallerKey struct {
+	resource string
+	hour     int64
+	objectID string
+}
+
+type rollupOps struct {
+	records int64
+	latency audit.Histogram
+}
+
+// rollupAudit adds rows to the insights rollups, in key order (so two
+// replicas' batches lock rollup rows in the same order on PostgreSQL).
+func (s *Store) rollupAudit(ctx context.Context, tx *sql.Tx, rows []auditRow) error {
+	ops := map[rollupOpsKey]*rollupOps{}
+	callers := map[rollupCallerKey]int64{}
+	for i := range rows {
+		r := &rows[i].rec
+		k := rollupOpsKey{rows[i].key, r.Time.Unix() - r.Time.Unix()%60, r.OperationName, r.Properties.HTTPStatusCode}
+		o := ops[k]
+		if o == nil {
+			o = &rollupOps{}
+			ops[k] = o
+		}
+		o.records++
+		o.latency.Add(r.DurationMs)
+		if oid := r.Identity.ObjectID; oid != "" {
+			callers[rollupCallerKey{rows[i].key, r.Time.Unix() - r.Time.Unix()%3600, oid}]++
+		}
+	}
+	opKeys := slices.SortedFunc(func(yield func(rollupOpsKey) bool) {
+		for k := range ops {
+			if !yield(k) {
+				return
+			}
+		}
+	}, func(a, b rollupOpsKey) int {
+		return cmp.Or(strings.Compare(a.resource, b.resource), cmp.Compare(a.minute, b.minute),
+			strings.Compare(string(a.op), string(b.op)), cmp.Compare(a.status, b.status))
+	})
+	if err := s.upsertRollups(ctx, tx, "audit_rollup_ops", rollupOpsColumns, rollupOpsConflict, len(opKeys), func(i int, args []any) []any {
+		k := opKeys[i]
+		o := ops[k]
+		args = append(args, k.resource, k.minute, string(k.op), k.status, o.records)
+		for _, n := range o.latency {
+			args = append(args, n)
+		}
+		return args
+	}); err != nil {
+		return err
+	}
+	callerKeys := slices.SortedFunc(func(yield func(rollupCallerKey) bool) {
+		for k := range callers {
+			if !yield(k) {
+				return
+			}
+		}
+	}, func(a, b rollupCallerKey) int {
+		return cmp.Or(strings.Compare(a.resource, b.resource), cmp.Compare(a.hour, b.hour), strings.Compare(a.objectID, b.objectID))
+	})
+	return s.upsertRollups(ctx, tx, "audit_rollup_callers", rollupCallersColumns, rollupCallersConflict, len(callerKeys), func(i int, args []any) []any {
+		k := callerKeys[i]
+		return append(args, k.resource, k.hour, k.objectID, callers[k])
+	})
+}
+
+// AuditRollups returns id's operation rollups of the minutes in [from,
+// to), summed per interval (audit.RollupStore).
+func (s *Store) AuditRollups(ctx context.Context, id resource.ID, from, to time.Time, interval time.Duration) ([]audit.OperationRollup, error) {
+	secs := max(int64(interval/time.Second), 60)
+	rows, err := s.read.QueryContext(ctx, rollupOpsSelect, id.Key(), from.Unix(), to.Unix(), secs)
+	if err != nil {
+		return nil, s.wrap(err, "audit rollups")
+	}
+	defer rows.Close()
+	var (
+		out  []audit.OperationRollup
+		dest = make([]any, 4+audit.HistogramBuckets)
+	)
+	for rows.Next() {
+		var (
+			r     audit.OperationRollup
+			start int64
+			op    string
+		)
+		dest[0], dest[1], dest[2], dest[3] = &start, &op, &r.HTTPStatus, &r.Records
+		for i := range r.Latency {
+			dest[4+i] = &r.Latency[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, s.wrap(err, "audit rollups")
+		}
+		r.Time, r.Operation = time.Unix(start, 0).UTC(), audit.OperationName(op)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "audit rollups")
+	}
+	return out, nil
+}
+
+// AuditTopCallers returns the n callers of id with the most records in
+// the hours in [from, to) (audit.RollupStore).
+func (s *Store) AuditTopCallers(ctx context.Context, id resource.ID, from, to time.Time, n int) ([]audit.CallerCount, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT object_id, CAST(SUM(records) AS BIGINT) AS total FROM audit_rollup_callers
+		WHERE resource_key = $1 AND bucket >= $2 AND bucket < $3
+		GROUP BY object_id ORDER BY total DESC, object_id LIMIT $4`, id.Key(), from.Unix(), to.Unix(), n)
+	if err != nil {
+		return nil, s.wrap(err, "audit rollups")
+	}
+	defer rows.Close()
+	var out []audit.CallerCount
+	for rows.Next() {
+		var c audit.CallerCount
+		if err := rows.Scan(&c.ObjectID, &c.Records); err != nil {
+			return nil, s.wrap(err, "audit rollups")
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "audit rollups")
+	}
+	return out, nil
 }
