@@ -44,6 +44,11 @@ type Options struct {
 	Ready func(*Server)
 	// Argon2 overrides the password hashing cost (tests only).
 	Argon2 identity.Argon2Params
+	// WithoutDataPlaneAudit drops the Key Vault data plane's audit records
+	// instead of writing them. It exists only so that a benchmark can
+	// measure what the audit trail costs; no flag or variable sets it, and
+	// a server run from the command line always audits.
+	WithoutDataPlaneAudit bool
 }
 
 // Server is a running edgevault server.
@@ -222,7 +227,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 	if err := s.newARMServices(); err != nil {
 		return err
 	}
-	vault, err := s.newVaultHandler()
+	vault, err := s.newVaultHandler(opts.WithoutDataPlaneAudit)
 	if err != nil {
 		return err
 	}

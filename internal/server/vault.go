@@ -11,7 +11,7 @@ import (
 // newVaultHandler builds the Key Vault data plane and the audit writer it
 // records into. The writer closes after the HTTP server (closers run in
 // reverse) so every acknowledged request's record is flushed.
-func (s *Server) newVaultHandler() (*kvapi.Handler, error) {
+func (s *Server) newVaultHandler(withoutAudit bool) (*kvapi.Handler, error) {
 	w, err := audit.New(audit.Config{Store: s.store})
 	if err != nil {
 		return nil, err
@@ -31,9 +31,19 @@ func (s *Server) newVaultHandler() (*kvapi.Handler, error) {
 	return kvapi.New(kvapi.Config{
 		Throttle: kvapi.Throttle{Requests: limit, Window: 10 * time.Second},
 		Vaults:   s.arm.vaults, Secrets: s.arm.secrets, Tokens: s.tokens, Sealer: s.keyring,
-		Principals: s.identity, Auditor: vaultAuditor(w),
+		Principals: s.identity, Auditor: auditorFor(w, withoutAudit),
 		AuthorityHost: s.endpoints.AuthorityHost(), Resource: s.endpoints.VaultAudience(), Logger: s.log,
 	})
+}
+
+// auditorFor returns the data plane's auditor: the writer, or (for the
+// audit-cost benchmark only, see Options.WithoutDataPlaneAudit) one that
+// drops every record.
+func auditorFor(w *audit.Writer, without bool) kvapi.Auditor {
+	if without {
+		return kvapi.AuditorFunc(func(context.Context, kvapi.AuditRecord) error { return nil })
+	}
+	return vaultAuditor(w)
 }
 
 // vaultAuditor adapts the audit writer to the data plane's record shape.
