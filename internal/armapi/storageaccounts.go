@@ -200,28 +200,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, q *request) {
 
 // listAccounts pages through the accounts of a group or a subscription.
 func (h *Handler) listAccounts(w http.ResponseWriter, q *request) {
-	page, err := arm.ParsePage(q.Request)
-	group := q.scope.ResourceGroupName()
-	if err == nil && group != "" {
-		err = h.requireGroup(q, false)
-	}
-	var as []storageaccount.Account
-	if err == nil {
-		as, err = h.cfg.StorageAccounts.List(q.ctx(), q.scope.SubscriptionID(), group, page.After, page.Size+1)
-	}
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	out := arm.List[arm.StorageAccount]{Value: []arm.StorageAccount{}}
-	for i, a := range as {
-		if i == page.Size {
-			out.NextLink = arm.NextLink(q.Request, h.cfg.Endpoint, strings.ToLower(as[i-1].Name()))
-			break
-		}
-		out.Value = append(out.Value, h.toAccount(a))
-	}
-	_ = httpx.WriteJSON(w, http.StatusOK, out)
+	listInScope(h, w, q, h.cfg.StorageAccounts.List, storageaccount.Account.Name, h.toAccount)
 }
 
 func (h *Handler) checkAccountName(w http.ResponseWriter, q *request) {

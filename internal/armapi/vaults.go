@@ -326,28 +326,7 @@ func (h *Handler) updateAccessPolicies(w http.ResponseWriter, q *request) {
 
 // listVaults pages through the live vaults of a group or a subscription.
 func (h *Handler) listVaults(w http.ResponseWriter, q *request) {
-	page, err := arm.ParsePage(q.Request)
-	group := q.scope.ResourceGroupName()
-	if err == nil && group != "" {
-		err = h.requireGroup(q, false)
-	}
-	var vs []keyvault.Vault
-	if err == nil {
-		vs, err = h.cfg.Vaults.List(q.ctx(), q.scope.SubscriptionID(), group, page.After, page.Size+1)
-	}
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	out := arm.List[arm.Vault]{Value: []arm.Vault{}}
-	for i, v := range vs {
-		if i == page.Size {
-			out.NextLink = arm.NextLink(q.Request, h.cfg.Endpoint, strings.ToLower(vs[i-1].Name()))
-			break
-		}
-		out.Value = append(out.Value, h.toVault(v))
-	}
-	_ = httpx.WriteJSON(w, http.StatusOK, out)
+	listInScope(h, w, q, h.cfg.Vaults.List, keyvault.Vault.Name, h.toVault)
 }
 
 func toDeletedVault(v keyvault.Vault) arm.DeletedVault {
