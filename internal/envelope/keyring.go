@@ -82,6 +82,11 @@ type Keyring struct {
 	// wrapped by the old key can still be on its way into the store.
 	wrapMu sync.RWMutex
 
+	// refreshMu serialises refreshRoot from reading the key files to
+	// storing what it read, so a refresh that read the files before a
+	// promotion cannot overwrite, later, the state a refresh read after it.
+	refreshMu sync.Mutex
+
 	mu     sync.RWMutex // guards the fields below
 	root   *rootKey     // the key in RootKeyFile
 	next   *rootKey     // the key in RootKeyFile.next while rotating, else nil
@@ -236,6 +241,8 @@ func kekAAD(scope string, version int, rootKeyID string) []byte {
 // refreshRoot re-reads the root key files, adopting a rotation another
 // process started or finished.
 func (k *Keyring) refreshRoot() error {
+	k.refreshMu.Lock()
+	defer k.refreshMu.Unlock()
 	root, next, err := loadRootFiles(k.path)
 	if err != nil {
 		return err
