@@ -25,13 +25,13 @@ const module = "github.com/edgevault/edgevault/"
 var (
 	// Vocabulary: shared words, importable by everyone, including the CLI
 	// and the agent.
-	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname", "internal/resource"}
+	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname", "internal/resource", "internal/activationkey"}
 	// Client side: what the CLI and the agent may use besides vocabulary.
 	clientSide = append([]string{"internal/client"}, vocabulary...)
 	// Mechanisms: no domain knowledge.
 	mechanisms = append([]string{"internal/envelope", "internal/httpx", "internal/config", "internal/token", "internal/arm", "internal/pki", "internal/jobs", "internal/akv"}, vocabulary...)
 	// Domain: business rules; no HTTP, no SQL, no wire tags.
-	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret", "internal/storageaccount", "internal/blob", "internal/auditexport", "internal/diagnostics"}
+	domain = []string{"internal/identity", "internal/rbac", "internal/bootstrap", "internal/resourcegroup", "internal/provider", "internal/lock", "internal/operation", "internal/keyvault", "internal/audit", "internal/secret", "internal/storageaccount", "internal/blob", "internal/auditexport", "internal/diagnostics", "internal/edge", "internal/activation", "internal/alert"}
 )
 
 var rules = map[string][]string{
@@ -40,6 +40,9 @@ var rules = map[string][]string{
 	"internal/principal": nil,
 	"internal/dnsname":   nil,
 	"internal/resource":  nil,
+	// The text format of activation keys: the server issues them, the
+	// agent parses them.
+	"internal/activationkey": nil,
 
 	"internal/envelope": {"internal/errkind"},
 	"internal/httpx":    {"internal/dnsname"},
@@ -65,6 +68,10 @@ var rules = map[string][]string{
 	"internal/blob":           vocabulary,
 	"internal/diagnostics":    append([]string{"internal/lock"}, vocabulary...),
 	"internal/auditexport":    append([]string{"internal/audit", "internal/blob"}, vocabulary...),
+
+	"internal/edge":       append([]string{"internal/lock", "internal/operation"}, vocabulary...),
+	"internal/alert":      vocabulary,
+	"internal/activation": append([]string{"internal/edge", "internal/alert", "internal/operation", "internal/keyvault", "internal/secret", "internal/lock", "internal/storageaccount", "internal/diagnostics", "internal/provider"}, vocabulary...),
 
 	"internal/store":           concat(domain, mechanisms),
 	"internal/store/pgtest":    nil, // test support: a schema of its own per test

@@ -10,6 +10,9 @@ package armapi
 
 import (
 	"context"
+	"github.com/edgevault/edgevault/internal/activation"
+	"github.com/edgevault/edgevault/internal/alert"
+	"github.com/edgevault/edgevault/internal/edge"
 	"log/slog"
 
 	"github.com/edgevault/edgevault/internal/audit"
@@ -100,6 +103,11 @@ type Config struct {
 	// Audit is the audit trail, read by the Edgevault.Audit routes (503
 	// when nil).
 	Audit *audit.Writer
+	// Edge serves Microsoft.DataBoxEdge/dataBoxEdgeDevices (404 while
+	// nil); Activation its activation keys and Alerts its alerts.
+	Edge       *edge.Service
+	Activation *activation.Service
+	Alerts     *alert.Service
 }
 
 // Handler serves the management host.

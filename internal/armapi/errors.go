@@ -3,6 +3,7 @@ package armapi
 import (
 	"context"
 	"errors"
+	"github.com/edgevault/edgevault/internal/edge"
 	"log/slog"
 	"net/http"
 
@@ -59,6 +60,10 @@ var errorTable = []errorRow{
 	{sentinel: storageaccount.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
 	{sentinel: diagnostics.ErrNotFound, status: http.StatusNotFound, code: "ResourceNotFound"},
 	{sentinel: diagnostics.ErrStorageAccount, status: http.StatusBadRequest, code: "InvalidStorageAccount"},
+	{sentinel: edge.ErrNotFound, status: http.StatusNotFound, code: "ResourceNotFound"},
+	{sentinel: edge.ErrNameInvalid, status: http.StatusBadRequest, code: "InvalidResourceName"},
+	{sentinel: edge.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
+	{sentinel: edge.ErrBusy, status: http.StatusConflict, code: "AnotherOperationInProgress"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

@@ -67,6 +67,11 @@ func (h *Handler) getOperationStatus(w http.ResponseWriter, q *request) {
 	if op.Error != nil {
 		st.Error = &arm.ErrorDetail{Code: op.Error.Code, Message: op.Error.Message}
 	}
+	if op.Result != nil {
+		st.Properties = operationProperties(q, op.PrincipalID, op.Step, string(op.Status), op.Result.Body, op.Result.Sensitive)
+	} else {
+		st.Properties = operationProperties(q, op.PrincipalID, op.Step, string(op.Status), nil, false)
+	}
 	arm.WriteOperationStatus(w, st, arm.DefaultRetryAfter)
 }
 
@@ -83,6 +88,11 @@ func (h *Handler) getOperationResult(w http.ResponseWriter, q *request) {
 		writeError(w, q.Request, errkind.E(errkind.Internal, "operation %s ended without a result", op.ID))
 	case op.Error != nil:
 		arm.WriteError(w, op.Result.Status, arm.ErrorDetail{Code: op.Error.Code, Message: op.Error.Message})
+	case op.Result.Sensitive && op.PrincipalID != q.caller.Principal.ObjectID:
+		// The result holds a credential (an activation key): only its
+		// requester may read it.
+		writeError(w, q.Request, errkind.E(errkind.PermissionDenied,
+			"The result of operation '%s' holds a credential; only the principal that started the operation can read it.", op.ID))
 	default:
 		arm.WriteOperationResult(w, op.Result.Status, op.Result.Body)
 	}

@@ -1,6 +1,7 @@
 package armapi
 
 import (
+	"github.com/edgevault/edgevault/internal/edge"
 	"net/http"
 
 	"github.com/edgevault/edgevault/internal/arm"
@@ -162,6 +163,31 @@ func (h *Handler) table() []route {
 			Access: rbacAt(actDiagnosticCategories, h.diagnosticsScope), Handler: h.getDiagnosticCategory, Provider: diagnostics.Namespace},
 		{Method: "GET", Pattern: "{scope}/providers/Microsoft.Insights/diagnosticSettingsCategories", Versions: arm.DiagnosticsVersions,
 			Access: rbacAt(actDiagnosticCategories, h.diagnosticsScope), Handler: h.listDiagnosticCategories, Provider: diagnostics.Namespace},
+
+		{Method: "PUT", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeWrite, h.edgeScope), Handler: h.putDevice, Provider: edge.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeRead, h.edgeScope), Handler: h.getDevice, Provider: edge.Namespace},
+		{Method: "PATCH", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeWrite, h.edgeScope), Handler: h.patchDevice, Provider: edge.Namespace},
+		{Method: "DELETE", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeDelete, h.edgeScope), Handler: h.deleteDevice, Provider: edge.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeRead, h.edgeListScope), Handler: h.listDevices, Provider: edge.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/getExtendedInformation", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeGetExtended, h.edgeScope), Handler: h.getExtendedInfo, Provider: edge.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/updateExtendedInformation", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeUpdExtended, h.edgeScope), Handler: h.updateExtendedInfo, Provider: edge.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/generateActivationKey", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeWrite, h.edgeScope), Handler: h.generateActivationKey, Provider: edge.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/activationKeys", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeRead, h.edgeScope), Handler: h.listActivationKeys, Provider: edge.Namespace},
+		{Method: "POST", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/revokeActivationKeys", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeWrite, h.edgeScope), Handler: h.revokeActivationKeys, Provider: edge.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/alerts", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeAlertsRead, h.edgeScope), Handler: h.listAlerts, Provider: edge.Namespace},
+		{Method: "GET", Pattern: "{scope}/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/{deviceName}/alerts/{alertName}", Versions: arm.EdgeVersions,
+			Access: rbacAt(actEdgeAlertsRead, h.edgeScope), Handler: h.getAlert, Provider: edge.Namespace},
 
 		{Method: "GET", Pattern: "{scope}/providers/Edgevault.Audit/logs", Versions: arm.AuditVersions,
 			Access: rbacAt(actAuditRead, h.auditScope), Handler: h.listAuditLogs},

@@ -63,6 +63,8 @@ type Store interface {
 	Principals(ctx context.Context, tenantID string, kind principal.Kind) ([]principal.Principal, error)
 	DeletePrincipal(ctx context.Context, objectID string) error
 	SetClientSecret(ctx context.Context, objectID string, hash []byte, at time.Time) error
+	// SetPrincipalEnabled enables or disables a principal (NotFound).
+	SetPrincipalEnabled(ctx context.Context, objectID string, enabled bool) error
 
 	InsertRefreshToken(ctx context.Context, t RefreshToken) error
 	// RedeemRefreshToken marks the token used, in one statement that
@@ -213,6 +215,28 @@ func (s *Service) ResetClientSecret(ctx context.Context, tenantID, clientID stri
 		return principal.Principal{}, sensitive.String{}, err
 	}
 	return p, secret, nil
+}
+
+// SetManagedIdentityEnabled enables or disables a managed identity: a
+// disabled one obtains no tokens.
+func (s *Service) SetManagedIdentityEnabled(ctx context.Context, objectID string, enabled bool) error {
+	p, err := s.Principal(ctx, objectID)
+	if err != nil {
+		return err
+	}
+	if p.Kind != principal.ManagedIdentity {
+		return errkind.E(errkind.Invalid, "principal %s is not a managed identity", objectID)
+	}
+	return s.cfg.Store.SetPrincipalEnabled(ctx, objectID, enabled)
+}
+
+// DeleteManagedIdentity removes a managed identity with its resource.
+func (s *Service) DeleteManagedIdentity(ctx context.Context, objectID string) error {
+	err := s.cfg.Store.DeletePrincipal(ctx, objectID)
+	if errkind.KindOf(err) == errkind.NotFound {
+		return nil
+	}
+	return err
 }
 
 // DeleteServicePrincipal removes a service principal and its refresh tokens.

@@ -305,3 +305,24 @@ func applyDeletion(v *Vault, p Properties) error {
 	}
 	return nil
 }
+
+// CheckNew reports, with the error Put would return, whether a new vault
+// could be created as id now: nil when the name is free, or already names
+// the live vault id itself (exists then says so).
+func (s *Service) CheckNew(ctx context.Context, id resource.ID) (exists bool, err error) {
+	if !ValidName(id.Name()) {
+		return false, invalidName(id.Name())
+	}
+	cur, err := s.cfg.Store.VaultByName(ctx, id.Name())
+	switch {
+	case errkind.KindOf(err) == errkind.NotFound:
+		return false, nil
+	case err != nil:
+		return false, err
+	case cur.Deleted() && strings.EqualFold(cur.ID.SubscriptionID(), id.SubscriptionID()):
+		return false, nameDeleted(id.Name())
+	case cur.Deleted() || !cur.ID.Equal(id):
+		return false, nameTaken(id.Name())
+	}
+	return true, nil
+}

@@ -96,7 +96,26 @@ type ErrorInfo struct {
 type Result struct {
 	Status int
 	Body   []byte
+	// Sensitive marks a body that holds a credential (an activation key):
+	// it is sealed at rest (Config.Sealer) and the transport serves it
+	// only to the operation's initiator.
+	Sensitive bool
+	// Sealed is the sealed body, as the Store keeps a Sensitive result;
+	// Service.Get opens it back into Body.
+	Sealed []byte
 }
+
+// Sealer encrypts sensitive results at rest (the envelope keyring).
+type Sealer interface {
+	Seal(ctx context.Context, scope string, aad, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, scope string, aad, blob []byte) ([]byte, error)
+}
+
+// sealScope is the key scope of sealed results.
+const sealScope = "operation-results"
+
+// resultAAD binds a sealed result to its operation.
+func resultAAD(id string) []byte { return []byte("edgevault/operation-result/v1\x00" + id) }
 
 // Store persists operations; store.Operations implements it.
 type Store interface {
@@ -145,6 +164,9 @@ type Config struct {
 	// message (the transport's one error table).
 	ErrorCode func(error) (status int, code, message string)
 	Logger    *slog.Logger
+	// Sealer seals Sensitive results; without one, a handler's Sensitive
+	// result fails its operation rather than be stored in the clear.
+	Sealer Sealer
 	// MaxAttempts bounds how many times a handler runs for one operation
 	// (DefaultMaxAttempts when zero). With River's default backoff, 8
 	// attempts span about 80 minutes.
@@ -158,6 +180,7 @@ type Service struct {
 	store       Store
 	log         *slog.Logger
 	errorCode   func(error) (int, string, string)
+	sealer      Sealer
 	maxAttempts int
 	now         func() time.Time
 
@@ -174,6 +197,7 @@ func New(cfg Config) (*Service, error) {
 		store:       cfg.Store,
 		log:         cfg.Logger,
 		errorCode:   cfg.ErrorCode,
+		sealer:      cfg.Sealer,
 		maxAttempts: cfg.MaxAttempts,
 		now:         cfg.Now,
 		handlers:    map[string]Handler{},
@@ -267,6 +291,16 @@ func (s *Service) Get(ctx context.Context, subscriptionID, id string) (Operation
 	}
 	if err != nil {
 		return Operation{}, err
+	}
+	if r := op.Result; r != nil && r.Sealed != nil {
+		if s.sealer == nil {
+			return Operation{}, errkind.E(errkind.Internal, "operation %s has a sealed result and no sealer is configured", op.ID)
+		}
+		body, err := s.sealer.Open(ctx, sealScope, resultAAD(op.ID), r.Sealed)
+		if err != nil {
+			return Operation{}, errkind.Wrap(errkind.Internal, err, "operation "+op.ID+": sealed result does not open")
+		}
+		op.Result = &Result{Status: r.Status, Body: body, Sensitive: true}
 	}
 	return op, nil
 }

@@ -111,6 +111,16 @@ func (s *Service) succeed(ctx context.Context, log *slog.Logger, op Operation, r
 	if len(res.Body) > 0 && !json.Valid(res.Body) {
 		return s.fail(ctx, log, op, errkind.E(errkind.Internal, "operation %s produced an invalid response body", op.Kind))
 	}
+	if res.Sensitive {
+		if s.sealer == nil {
+			return s.fail(ctx, log, op, errkind.E(errkind.Internal, "operation %s produced a sensitive result and no sealer is configured", op.Kind))
+		}
+		sealed, err := s.sealer.Seal(ctx, sealScope, resultAAD(op.ID), res.Body)
+		if err != nil {
+			return err // retried: nothing was written
+		}
+		res = Result{Status: res.Status, Sensitive: true, Sealed: sealed}
+	}
 	op.Status, op.PercentComplete, op.Result = Succeeded, 100, &res
 	return s.finish(ctx, log, op)
 }

@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/edgevault/edgevault/internal/activation"
+	"github.com/edgevault/edgevault/internal/alert"
+	"github.com/edgevault/edgevault/internal/edge"
 	"log/slog"
 	"sync"
 	"time"
@@ -38,6 +41,9 @@ type armServices struct {
 	diagnostics *diagnostics.Service
 	// auditSettings feeds the audit exporter (startAuditExport).
 	auditSettings settingsSlot
+	edge          *edge.Service
+	activation    *activation.Service
+	alerts        *alert.Service
 }
 
 // newARMServices builds the ARM core's services over the store, and the
@@ -52,7 +58,7 @@ func (s *Server) newARMServices() error {
 		return err
 	}
 	if a.operations, err = operation.New(operation.Config{
-		Store: s.store.Operations(a.queue), Queue: a.queue, ErrorCode: armapi.ErrorCode, Logger: s.log,
+		Store: s.store.Operations(a.queue), Queue: a.queue, ErrorCode: armapi.ErrorCode, Logger: s.log, Sealer: s.keyring,
 	}); err != nil {
 		return err
 	}
@@ -97,10 +103,16 @@ func (s *Server) newARMServices() error {
 		if used, err := a.vaults.InUse(ctx, sub, ns); used || err != nil {
 			return used, err
 		}
+		if used, err := a.edge.InUse(ctx, sub, ns); used || err != nil {
+			return used, err
+		}
 		return a.storage.InUse(ctx, sub, ns)
 	}})
+	if err := s.newEdgeServices(); err != nil {
+		return err
+	}
 	a.groups = resourcegroup.New(resourcegroup.Config{Store: s.store, Locks: a.locks})
-	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached(), a.vaults, a.storage)
+	a.groups.EnableDelete(a.operations, s.store, a.locks.Uncached(), a.vaults, a.storage, a.edge)
 	return nil
 }
 

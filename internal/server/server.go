@@ -61,14 +61,17 @@ type Server struct {
 	identity  *identity.Service
 	endpoints config.Endpoints
 	caFile    string
-	listener  net.Listener
-	http      *http.Server
-	metrics   *http.Server
-	boot      bootstrap.Result
-	arm       armServices
-	audit     *audit.Writer
-	blobs     *blob.Service
-	closers   []func() // run in reverse by close
+	// caDER is the certificate devices pin (activation keys carry its
+	// fingerprint): the local CA, or the root of the configured chain.
+	caDER    []byte
+	listener net.Listener
+	http     *http.Server
+	metrics  *http.Server
+	boot     bootstrap.Result
+	arm      armServices
+	audit    *audit.Writer
+	blobs    *blob.Service
+	closers  []func() // run in reverse by close
 }
 
 // Addr returns the address the TLS listener is bound to.
@@ -196,12 +199,14 @@ func (s *Server) loadTLS() (*tls.Config, error) {
 	}
 	if s.cfg.TLSCert == "" {
 		s.caFile = bundle.CACertFile()
+		s.caDER = bundle.CA.Cert.Raw
 		return bundle.TLSConfig(), nil
 	}
 	cert, err := pki.LoadFiles(s.cfg.TLSCert, s.cfg.TLSKey)
 	if err != nil {
 		return nil, err
 	}
+	s.caDER = cert.Certificate[len(cert.Certificate)-1]
 	return pki.ServerTLSConfig(cert), nil
 }
 
@@ -258,9 +263,13 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 				if ok, err := s.arm.vaults.Exists(ctx, id); ok || err != nil {
 					return ok, err
 				}
+				if ok, err := s.arm.edge.Exists(ctx, id); ok || err != nil {
+					return ok, err
+				}
 				return s.arm.storage.Exists(ctx, id)
 			},
 			Audit: s.audit,
+			Edge:  s.arm.edge, Activation: s.arm.activation, Alerts: s.arm.alerts,
 		}),
 		Vault:  vault,
 		Blob:   blobHosts,

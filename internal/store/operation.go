@@ -41,6 +41,9 @@ type storedError struct {
 type storedResult struct {
 	Status int             `json:"status"`
 	Body   json.RawMessage `json:"body,omitempty"`
+	// Sealed is a sensitive result's body, sealed by the operation
+	// service; Body is then empty.
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
 // CreateOperation inserts op and its job in one transaction.
@@ -132,7 +135,7 @@ func encodeOutcome(op operation.Operation) (errText, resultText string, err erro
 		if len(op.Result.Body) > 0 && !json.Valid(op.Result.Body) {
 			return "", "", errkind.E(errkind.Internal, "operation %s: result body is not JSON", op.ID)
 		}
-		b, _ := json.Marshal(storedResult{Status: op.Result.Status, Body: op.Result.Body})
+		b, _ := json.Marshal(storedResult{Status: op.Result.Status, Body: op.Result.Body, Sealed: op.Result.Sealed})
 		resultText = string(b)
 	}
 	return errText, resultText, nil
@@ -166,7 +169,7 @@ func scanOperation(row interface{ Scan(...any) error }) (operation.Operation, er
 		if err := json.Unmarshal([]byte(resText), &r); err != nil {
 			return operation.Operation{}, errkind.Wrap(errkind.Internal, err, "stored operation result is unreadable")
 		}
-		op.Result = &operation.Result{Status: r.Status, Body: []byte(r.Body)}
+		op.Result = &operation.Result{Status: r.Status, Body: []byte(r.Body), Sealed: r.Sealed}
 	}
 	op.StartedAt = fromNS(sql.NullInt64{Int64: started, Valid: true})
 	op.EndedAt = fromNS(ended)

@@ -109,6 +109,12 @@ func (s *Store) SetClientSecret(ctx context.Context, objectID string, hash []byt
 	return s.mustAffect(res, err, "service principal")
 }
 
+// SetPrincipalEnabled enables or disables a principal.
+func (s *Store) SetPrincipalEnabled(ctx context.Context, objectID string, enabled bool) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE principals SET enabled = $1 WHERE object_id = $2`, enabled, objectID)
+	return s.mustAffect(res, err, "principal")
+}
+
 // mustAffect turns "no row changed" into NotFound.
 func (s *Store) mustAffect(res sql.Result, err error, what string) error {
 	if err != nil {

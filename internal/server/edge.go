@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"time"
+
+	"github.com/edgevault/edgevault/internal/activation"
+	"github.com/edgevault/edgevault/internal/alert"
+	"github.com/edgevault/edgevault/internal/audit"
+	"github.com/edgevault/edgevault/internal/edge"
+	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/keyvault"
+	"github.com/edgevault/edgevault/internal/principal"
+	"github.com/edgevault/edgevault/internal/sensitive"
+	"github.com/edgevault/edgevault/internal/token"
+)
+
+// failpoint, when set (builds tagged failpoints only), runs at the
+// activation operation's failpoints; crash tests use it to exit the
+// process at a chosen step.
+var failpoint func(point string)
+
+// newEdgeServices builds edge resources, their alerts and the
+// activation-key operation over the ARM services.
+func (s *Server) newEdgeServices() error {
+	a := &s.arm
+	var err error
+	if a.alerts, err = alert.New(s.store, nil); err != nil {
+		return err
+	}
+	if a.edge, err = edge.New(edge.Config{Store: s.store, Identities: s.identity, Locks: a.locks, Operations: a.operations}); err != nil {
+		return err
+	}
+	a.activation, err = activation.New(activation.Config{
+		Keys: s.store, Devices: a.edge, Vaults: a.vaults, Secrets: a.secrets, Locks: a.locks, Storage: a.storage,
+		Diagnostics: a.diagnostics, Identities: s.identity, Providers: a.providers, RBAC: a.rbac,
+		Reader: identityVaultReader{s}, Alerts: a.alerts, Audit: serviceAuditor{s}, Operations: a.operations,
+		DeviceURL: "https://" + s.endpoints.Host("device") + "/", CAFingerprint: sha256.Sum256(s.caDER),
+		Failpoint: failpoint,
+	})
+	return err
+}
+
+// identityVaultReader reads a secret as a principal through the Key Vault
+// data plane, in process: a token the issuer signs for the principal and
+// the vault audience, then a GET through the server's own handler, with
+// its authentication, access-policy check and audit record.
+type identityVaultReader struct{ s *Server }
+
+func (r identityVaultReader) ReadSecretAs(ctx context.Context, p principal.Principal, vaultURI, name, version string) (sensitive.String, error) {
+	if !p.Enabled {
+		return sensitive.String{}, errkind.E(errkind.PermissionDenied, "the managed identity is disabled")
+	}
+	tok, _, err := r.s.tokens.Issue(ctx, token.Subject{Principal: p, AppID: p.ClientID}, r.s.endpoints.VaultAudience())
+	if err != nil {
+		return sensitive.String{}, err
+	}
+	u, err := url.Parse(vaultURI)
+	if err != nil || u.Host == "" {
+		return sensitive.String{}, errkind.E(errkind.Internal, "vault URI %q is invalid", vaultURI)
+	}
+	u.Path = "/secrets/" + url.PathEscape(name) + "/" + url.PathEscape(version)
+	u.RawQuery = "api-version=7.5"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return sensitive.String{}, err
+	}
+	req.Host = u.Host
+	req.RemoteAddr = "127.0.0.1:0"
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", "edgevault-activation")
+	rec := httptest.NewRecorder()
+	r.s.http.Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &e)
+		kind := errkind.PermissionDenied
+		if rec.Code >= 500 {
+			kind = errkind.Unavailable
+		}
+		return sensitive.String{}, errkind.E(kind, "the vault answered %d %s: %s", rec.Code, e.Error.Code, e.Error.Message)
+	}
+	var body struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		return sensitive.String{}, errkind.Wrap(errkind.Internal, err, "the vault's answer is unreadable")
+	}
+	return sensitive.New(body.Value), nil
+}
+
+// serviceAuditor records the vault writes the activation operation makes
+// directly (creating the vault, storing the CIK) in the vault's audit
+// trail, under the caller who started the operation.
+type serviceAuditor struct{ s *Server }
+
+func (a serviceAuditor) RecordServiceWrite(ctx context.Context, v keyvault.Vault, operationName string, caller principal.Principal, requestURI string) error {
+	if a.s.audit == nil {
+		return nil
+	}
+	idType := "User"
+	if caller.Kind != principal.User {
+		idType = "ServicePrincipal"
+	}
+	return a.s.audit.Record(ctx, audit.Record{
+		Time: time.Now().UTC(), ResourceID: v.ID, OperationName: audit.OperationName(operationName),
+		ResultType: "Success", ResultSignature: "OK", Identity: audit.Identity{TenantID: caller.TenantID,
+			ObjectID: caller.ObjectID, AppID: caller.ClientID, IDType: idType},
+		Properties: audit.Properties{RequestURI: requestURI, HTTPStatusCode: http.StatusOK,
+			ClientInfo: "edgevault activation (generateActivationKey)"},
+	})
+}
