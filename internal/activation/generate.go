@@ -176,9 +176,10 @@ type Config struct {
 	// StorageReadyWait bounds how long one attempt waits for the audit
 	// storage account to be provisioned before rescheduling.
 	StorageReadyWait time.Duration
-	// Failpoint, when set, runs before each step and after it completes
-	// ("<step>" and "<step>/done"); tests use it to crash the process at a
-	// chosen point.
+	// Failpoint, when set, runs before each step ("<step>"), after the
+	// step made something and before it recorded it on the device
+	// ("<step>/made"), and after the step, before its checkpoint
+	// ("<step>/done"); crash tests use it to end the process there.
 	Failpoint func(point string)
 	Now       func() time.Time
 	Rand      io.Reader
@@ -443,6 +444,7 @@ func (s *Service) run(ctx context.Context, op operation.Operation, progress *ope
 	for i := range steps {
 		st := steps[i]
 		steps[i].Do = func(ctx context.Context) error {
+			r.step = st.Name
 			s.failpoint(st.Name)
 			if err := st.Do(ctx); err != nil {
 				return err
@@ -481,13 +483,17 @@ type runner struct {
 	in     input
 	caller principal.Principal
 	id     resource.ID // the device
+	step   string      // the step running
 }
 
 func (r *runner) device(ctx context.Context) (edge.Device, error) {
 	return r.s.cfg.Devices.Get(ctx, r.id)
 }
 
+// record writes what the step made on the device. The failpoint before
+// it is the crash window between making something and recording it.
 func (r *runner) record(ctx context.Context, change func(*edge.Link)) error {
+	r.s.failpoint(r.step + "/made")
 	_, err := r.s.cfg.Devices.Update(ctx, r.id, func(d *edge.Device) error {
 		change(&d.Link)
 		return nil

@@ -60,6 +60,7 @@ func NewRoot() *cobra.Command {
 		newLockCmd(a),
 		newKeyVaultCmd(a),
 		newStorageCmd(a),
+		newEdgeCmd(a),
 		newAuditCmd(a),
 		newMonitorCmd(a),
 	)

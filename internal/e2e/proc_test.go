@@ -23,39 +23,50 @@ import (
 
 // The real binary as a child process, for the tests that must kill it.
 
-// binary is the edgevault binary, built once per test run by edgevault.
-var binary struct {
+// builtBinary is an edgevault binary, built once per test run.
+type builtBinary struct {
 	once sync.Once
 	dir  string // removed by TestMain
 	path string
 	err  error
 }
 
+// binary is the edgevault binary; failpointBuild the one tagged failpoints.
+var binary, failpointBuild builtBinary
+
 // edgevaultBinary builds ./cmd/edgevault on first use (a few seconds) and
 // returns its path. The import path resolves from this package's directory,
 // which is inside the module.
-func edgevaultBinary(t testing.TB) string {
+func edgevaultBinary(t testing.TB) string { return buildBinary(t, &binary, "") }
+
+// failpointBinary is edgevaultBinary built with the failpoints tag, whose
+// server exits at the point EDGEVAULT_FAILPOINT names (crash tests only).
+func failpointBinary(t testing.TB) string { return buildBinary(t, &failpointBuild, "failpoints") }
+
+func buildBinary(t testing.TB, b *builtBinary, tags string) string {
 	t.Helper()
-	binary.once.Do(func() {
-		if binary.dir, binary.err = os.MkdirTemp("", "edgevault-e2e-"); binary.err != nil {
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "edgevault-e2e-"); b.err != nil {
 			return
 		}
-		binary.path = filepath.Join(binary.dir, "edgevault")
-		out, err := exec.Command("go", "build", "-o", binary.path, "github.com/edgevault/edgevault/cmd/edgevault").CombinedOutput()
+		b.path = filepath.Join(b.dir, "edgevault")
+		out, err := exec.Command("go", "build", "-tags", tags, "-o", b.path, "github.com/edgevault/edgevault/cmd/edgevault").CombinedOutput()
 		if err != nil {
-			binary.err = fmt.Errorf("go build ./cmd/edgevault: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build -tags %q ./cmd/edgevault: %v\n%s", tags, err, out)
 		}
 	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binary.path
+	return b.path
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary.dir != "" {
-		os.RemoveAll(binary.dir)
+	for _, dir := range []string{binary.dir, failpointBuild.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -70,6 +81,10 @@ type serverArgs struct {
 	wrap []string
 	// extra are more server flags.
 	extra []string
+	// env are more environment variables (the test's EDGEVAULT_* are not
+	// passed on); failpoints selects failpointBinary.
+	env        []string
+	failpoints bool
 }
 
 // proc is an edgevault server running as a child process.
@@ -90,15 +105,20 @@ func (a serverArgs) start(t testing.TB) *proc {
 		args = append(args, "--database-url", a.databaseURL)
 	}
 	args = append(args, a.extra...)
-	cmd := exec.Command(edgevaultBinary(t), args...)
+	bin := edgevaultBinary
+	if a.failpoints {
+		bin = failpointBinary
+	}
+	cmd := exec.Command(bin(t), args...)
 	if len(a.wrap) > 0 {
-		cmd = exec.Command(a.wrap[0], append(append(a.wrap[1:len(a.wrap):len(a.wrap)], edgevaultBinary(t)), args...)...)
+		cmd = exec.Command(a.wrap[0], append(append(a.wrap[1:len(a.wrap):len(a.wrap)], bin(t)), args...)...)
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "EDGEVAULT_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, a.env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	setParentDeathSignal(cmd)

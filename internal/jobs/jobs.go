@@ -33,9 +33,10 @@
 // (internal/operation). Its limits, accepted: River's SQLite driver is
 // young ("minimal real world vetting", its docs say); on SQLite a new job
 // is noticed by polling an outbox table every 50 ms, so a job starts some
-// tens of milliseconds after its insert commits; and resuming after a crash
-// waits for RescueAfter plus the rescuer's 30-second round (and the dead
-// leader's 15-second lease).
+// tens of milliseconds after its insert commits; and, on PostgreSQL,
+// resuming after a crash waits for RescueAfter plus the rescuer's 30-second
+// round (and the dead leader's 15-second lease). On SQLite, which one
+// process owns, Start resumes a dead process's jobs at once.
 package jobs
 
 import (
@@ -228,6 +229,9 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.migrate(ctx); err != nil {
 		return err
 	}
+	if err := q.resumeAbandoned(ctx); err != nil {
+		return err
+	}
 	driver, err := q.driver(ctx)
 	if err != nil {
 		return err
@@ -246,6 +250,26 @@ func (q *Queue) Start(ctx context.Context) error {
 		}
 	}
 	q.client, q.started = client, true
+	return nil
+}
+
+// resumeAbandoned makes jobs left running by a dead process available
+// again at once, where that is knowable: on SQLite only one process uses
+// the database (the server locks its data directory), so at start every
+// running job belongs to a process that died. Without this, resuming after
+// a crash would wait for River's rescuer (RescueAfter plus its round). On
+// PostgreSQL other replicas may be running them; the rescuer decides.
+func (q *Queue) resumeAbandoned(ctx context.Context) error {
+	if q.cfg.Dialect != "sqlite" {
+		return nil
+	}
+	// scheduled_at in River's own format (its SQLite queries compare it
+	// as text with datetime('now', 'subsec')).
+	_, err := q.cfg.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+		WHERE state = 'running'`)
+	if err != nil {
+		return fmt.Errorf("jobs: resuming jobs of a previous process: %w", err)
+	}
 	return nil
 }
 

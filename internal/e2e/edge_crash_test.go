@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+
+	"github.com/edgevault/edgevault/internal/activation"
+	"github.com/edgevault/edgevault/internal/activationkey"
+)
+
+// TestEdgeActivationCrash ends the server process (exit status 3, no
+// shutdown of any kind) at each crash point of the generate-activation-key
+// operation, starts it again on the same data, and checks that the
+// operation reaches Succeeded with one of everything it makes: one vault,
+// one lock on it, one CIK secret with one version, one storage account
+// with one lock, one diagnostic setting, the identity's policy once, one
+// key. The crash points are before each step's checkpoint ("<step>/done")
+// and, for steps that make something, between making it and recording it
+// ("<step>/made"), the window a resumed step must recognise.
+func TestEdgeActivationCrash(t *testing.T) {
+	var points []string
+	for _, step := range activation.Steps[:len(activation.Steps)-1] {
+		switch step {
+		case activation.StepIdentity, activation.StepVerify: // make nothing to record
+		default:
+			points = append(points, step+"/made")
+		}
+		points = append(points, step+"/done")
+	}
+	points = append(points, activation.StepIssue)
+	name := func(point string) string { return strings.ReplaceAll(point, "/", "-") }
+	// On SQLite a restarted server resumes a dead process's jobs at once.
+	t.Run("sqlite", func(t *testing.T) {
+		for _, point := range points {
+			t.Run(name(point), func(t *testing.T) { testActivationCrash(t, "", point) })
+		}
+	})
+	// On PostgreSQL it waits for River's rescuer (about 1.5 minutes: other
+	// replicas may be running the job), so the cases run at once, each
+	// with its own server and schema; they are idle while they wait.
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv("EDGEVAULT_TEST_POSTGRES_URL") == "" {
+			t.Skip("EDGEVAULT_TEST_POSTGRES_URL is not set")
+		}
+		var wg sync.WaitGroup
+		for _, point := range points {
+			wg.Go(func() { t.Run(name(point), func(t *testing.T) { testActivationCrash(t, postgresURL(t), point) }) })
+		}
+		wg.Wait()
+	})
+}
+
+func testActivationCrash(t *testing.T, databaseURL, point string) {
+	ctx := context.Background()
+	a := serverArgs{dataDir: t.TempDir(), port: freePort(t), databaseURL: databaseURL, failpoints: true,
+		env: []string{"EDGEVAULT_FAILPOINT=" + point}}
+	first := a.start(t)
+	boot, hc := first.waitReady(t)
+	e := newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
+	e.group(t, "crash-rg")
+	e.createDevice(t, "crash-rg", "dbe-crash")
+	poller, err := e.beginGenerate(t, "crash-rg", "dbe-crash", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume, err := poller.ResumeToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.exited:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the server did not reach failpoint %s", point)
+	}
+	var exit *exec.ExitError
+	if !errors.As(first.err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("server exited with %v, want status 3 at failpoint %s", first.err, point)
+	}
+
+	a.failpoints, a.env = false, nil
+	second := a.start(t)
+	boot, hc = second.waitReady(t)
+	e = newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
+	resumed, err := runtime.NewPollerFromResumeToken[activationResult](resume, e.pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	res, err := resumed.PollUntilDone(pctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("after the crash at %s: %v", point, err)
+	}
+	if _, err := activationkey.Parse(res.ActivationKey); err != nil {
+		t.Fatal(err)
+	}
+	checkProvisionedOnce(t, e, "crash-rg", "dbe-crash", res)
+}
+
+// checkProvisionedOnce checks that a device's group holds exactly one of
+// everything the activation operation makes.
+func checkProvisionedOnce(t *testing.T, e *edgeEnv, group, device string, res activationResult) {
+	t.Helper()
+	ctx := context.Background()
+	dev, err := e.devices.Get(ctx, device, group, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi := *dev.Identity.PrincipalID
+	var vaults []*armkeyvault.Vault
+	for pager := e.vaults.NewListByResourceGroupPager(group, nil); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vaults = append(vaults, page.Value...)
+	}
+	if len(vaults) != 1 || !strings.EqualFold(*vaults[0].ID, res.KeyVaultID) {
+		t.Fatalf("vaults in %s: %d, want the one the key names (%s)", group, len(vaults), res.KeyVaultID)
+	}
+	v := vaults[0]
+	if n := countLocks(t, e, *v.ID); n != 1 {
+		t.Errorf("locks on the vault: %d, want 1", n)
+	}
+	var miPolicies int
+	for _, p := range v.Properties.AccessPolicies {
+		if *p.ObjectID == mi {
+			miPolicies++
+			if len(p.Permissions.Secrets) != 2 {
+				t.Errorf("identity's secret permissions = %d entries, want get and set", len(p.Permissions.Secrets))
+			}
+		}
+	}
+	if miPolicies != 1 || len(v.Properties.AccessPolicies) != 1 {
+		t.Errorf("access policies: %d, of which %d for the identity; want exactly the identity's", len(v.Properties.AccessPolicies), miPolicies)
+	}
+	accts, err := e.accounts.NewListByResourceGroupPager(group, nil).NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(accts.Value) != 1 {
+		t.Fatalf("storage accounts in %s: %d, want 1", group, len(accts.Value))
+	}
+	if n := countLocks(t, e, *accts.Value[0].ID); n != 1 {
+		t.Errorf("locks on the storage account: %d, want 1", n)
+	}
+	var settings struct{ Value []struct{ ID string } }
+	if code := e.raw(t, http.MethodGet, e.boot.ManagementEndpoint+*v.ID+"/providers/Microsoft.Insights/diagnosticSettings?api-version=2021-05-01-preview", nil, &settings); code != http.StatusOK || len(settings.Value) != 1 {
+		t.Errorf("diagnostic settings on the vault: %d (status %d), want 1", len(settings.Value), code)
+	}
+	// The CIK: one ase-cik- secret, with one version, read by an admin the
+	// test grants list and get.
+	if _, err := e.vaults.UpdateAccessPolicy(ctx, group, *v.Name, armkeyvault.AccessPolicyUpdateKindAdd, armkeyvault.VaultAccessPolicyParameters{
+		Properties: &armkeyvault.VaultAccessPolicyProperties{AccessPolicies: []*armkeyvault.AccessPolicyEntry{{
+			TenantID: to.Ptr(e.boot.TenantID), ObjectID: to.Ptr(e.boot.ServicePrincipal.ObjectID),
+			Permissions: &armkeyvault.Permissions{Secrets: []*armkeyvault.SecretPermissions{to.Ptr(armkeyvault.SecretPermissionsList), to.Ptr(armkeyvault.SecretPermissionsGet)}},
+		}}},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := azsecrets.NewClient(res.KeyVaultURI, e.cred, &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: e.srv.http}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ciks []string
+	for pager := sc.NewListSecretPropertiesPager(nil); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.Value {
+			if strings.HasPrefix(s.ID.Name(), activation.CIKPrefix) {
+				ciks = append(ciks, s.ID.Name())
+			}
+		}
+	}
+	if len(ciks) != 1 {
+		t.Fatalf("CIK secrets: %v, want one", ciks)
+	}
+	versions, err := sc.NewListSecretPropertiesVersionsPager(ciks[0], nil).NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions.Value) != 1 {
+		t.Errorf("CIK versions: %d, want 1", len(versions.Value))
+	}
+	var keys struct{ Value []struct{ ID, State string } }
+	e.raw(t, http.MethodGet, e.deviceURL(group, device, "/activationKeys"), nil, &keys)
+	if len(keys.Value) != 1 || keys.Value[0].State != "Unused" {
+		t.Errorf("activation keys = %+v, want one unused", keys.Value)
+	}
+}
+
+// countLocks counts the management locks at a scope.
+func countLocks(t *testing.T, e *edgeEnv, scope string) int {
+	t.Helper()
+	var locks struct{ Value []struct{ ID string } }
+	if code := e.raw(t, http.MethodGet, e.boot.ManagementEndpoint+scope+"/providers/Microsoft.Authorization/locks?api-version=2020-05-01", nil, &locks); code != http.StatusOK {
+		t.Fatalf("listing locks at %s: status %d", scope, code)
+	}
+	return len(locks.Value)
+}
