@@ -247,6 +247,19 @@ type Result struct {
 	KeyVaultURI     string    `json:"keyVaultUri"`
 	KeyID           string    `json:"keyId"`
 	Warnings        []string  `json:"warnings"`
+	// Regenerated is true when the resource already had its vault: only a
+	// new key was made.
+	Regenerated bool `json:"regenerated"`
+	// Steps are the operation's steps and how each ended.
+	Steps []StepOutcome `json:"steps"`
+}
+
+// StepOutcome is how one step ended: Succeeded, or Warning (a
+// non-blocking failure, with its message).
+type StepOutcome struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
 }
 
 // ErrVaultNameMismatch: the device already has a vault of another name.
@@ -803,8 +816,8 @@ func (r *runner) warn(ctx context.Context, d edge.Device, w warning) error {
 		return err
 	}
 	return r.record(ctx, func(l *edge.Link) {
-		if !slices.Contains(l.Warnings, w.Message) {
-			l.Warnings = append(l.Warnings, w.Message)
+		if !slices.ContainsFunc(l.Warnings, func(x edge.Warning) bool { return x.Step == w.Step }) {
+			l.Warnings = append(l.Warnings, edge.Warning{Step: w.Step, Message: w.Message})
 		}
 	})
 }
@@ -822,12 +835,21 @@ func (r *runner) issue(ctx context.Context, d edge.Device) (operation.Result, er
 	if err := r.s.cfg.Keys.InsertActivationKey(ctx, rec); err != nil {
 		return operation.Result{}, err
 	}
-	warnings := []string{}
-	if !r.isRegenerate(d) {
-		warnings = append(warnings, d.Link.Warnings...)
+	res := Result{ActivationKey: activationkey.Format(k), ExpiryTimeInUTC: k.Expiry, KeyID: k.KeyID,
+		KeyVaultID: d.Link.VaultID, KeyVaultURI: d.Link.VaultURI, Warnings: []string{}, Regenerated: r.isRegenerate(d)}
+	if res.Regenerated {
+		res.Steps = []StepOutcome{{Name: stepRegenerateKey, Status: "Succeeded"}, {Name: StepIssue, Status: "Succeeded"}}
+	} else {
+		for _, step := range Steps {
+			o := StepOutcome{Name: step, Status: "Succeeded"}
+			if i := slices.IndexFunc(d.Link.Warnings, func(w edge.Warning) bool { return w.Step == step }); i >= 0 {
+				o.Status, o.Message = "Warning", d.Link.Warnings[i].Message
+				res.Warnings = append(res.Warnings, o.Message)
+			}
+			res.Steps = append(res.Steps, o)
+		}
 	}
-	body, err := json.Marshal(Result{ActivationKey: activationkey.Format(k), ExpiryTimeInUTC: k.Expiry, KeyID: k.KeyID,
-		KeyVaultID: d.Link.VaultID, KeyVaultURI: d.Link.VaultURI, Warnings: warnings})
+	body, err := json.Marshal(res)
 	if err != nil {
 		return operation.Result{}, err
 	}

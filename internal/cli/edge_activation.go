@@ -28,6 +28,15 @@ type activationResult struct {
 	KeyVaultURI     string       `json:"keyVaultUri"`
 	KeyID           string       `json:"keyId"`
 	Warnings        []string     `json:"warnings"`
+	Regenerated     bool         `json:"regenerated"`
+	Steps           []stepResult `json:"steps"`
+}
+
+// stepResult is how a step ended, as the result reports it.
+type stepResult struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
 }
 
 // activationJSON is the one display of a new activation key.
@@ -77,6 +86,11 @@ func stepLine(step string) string {
 		return fmt.Sprintf("✓ %-28s %s", step, t)
 	}
 	return "✓ " + step
+}
+
+// warnedStepLine is the line of a step that failed without blocking.
+func warnedStepLine(step, message string) string {
+	return fmt.Sprintf("! %-28s %s", step, message)
 }
 
 func newEdgeGenerateCmd(a *app) *cobra.Command {
@@ -261,30 +275,22 @@ func (c *armClient) runActivation(ctx context.Context, w io.Writer, reqURL strin
 	if res.ActivationKey.IsZero() {
 		return res, errors.New("the operation succeeded but its result holds no activation key")
 	}
-	regenerate := false
-	if !steps.Known() {
-		regenerate = c.wasRegenerate(ctx, reqURL, res.KeyID)
-	}
-	show(steps.Finish(regenerate))
-	return res, nil
-}
-
-// wasRegenerate reports whether the key keyID was a regeneration, for an
-// operation too quick for any step to be seen: the resource had a key
-// before it. A failure to tell is taken as a first generation.
-func (c *armClient) wasRegenerate(ctx context.Context, generateURL, keyID string) bool {
-	u := strings.Replace(generateURL, "/generateActivationKey?", "/activationKeys?", 1)
-	keys, err := listAll[activationKeyInfo](ctx, c, u)
-	if err != nil {
-		return false
-	}
-	i := slices.IndexFunc(keys, func(k activationKeyInfo) bool { return k.ID == keyID })
-	for _, k := range keys {
-		if k.ID != keyID && (i < 0 || !k.CreatedAt.After(keys[i].CreatedAt)) {
-			return true
+	// The steps not seen while polling, as the result reports them: a
+	// step that failed without blocking is marked with its reason.
+	warned := map[string]string{}
+	for _, st := range res.Steps {
+		if st.Status != "Succeeded" {
+			warned[st.Name] = st.Message
 		}
 	}
-	return false
+	for _, s := range steps.Finish(res.Regenerated) {
+		if msg, ok := warned[s]; ok {
+			fmt.Fprintln(w, warnedStepLine(s, msg))
+		} else {
+			fmt.Fprintln(w, stepLine(s))
+		}
+	}
+	return res, nil
 }
 
 func newEdgeKeyListCmd(a *app) *cobra.Command {

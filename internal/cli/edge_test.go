@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgevault/edgevault/internal/client"
 )
 
 // fakeEdge adds the edge routes the activation-key and delete commands
@@ -17,9 +19,11 @@ type fakeEdge struct {
 	x        *fakeARM
 	statuses []string // lastCompletedStep of each poll while running
 	polls    int
-	warnings []string
+	warnings []string // each the warning of CreateDiagnosticSetting
 	keys     []activationKeyInfo
 	requests []string
+	// regenerated is the result's regenerated.
+	regenerated bool
 }
 
 const edgeDeviceScope = "/subscriptions/sub-1/resourceGroups/rg-edge/providers/Microsoft.DataBoxEdge/dataBoxEdgeDevices/dbe-1"
@@ -69,9 +73,28 @@ func newFakeEdge(t *testing.T, f *fakeServer, x *fakeARM) *fakeEdge {
 	f.mux.HandleFunc("GET "+ops+"/operationResults/gen-1", f.auth(e.log(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]any{"activationKey": fakeActivationKey, "expiryTimeInUTC": "2030-01-05T03:04:05Z",
 			"keyVaultId":  "/subscriptions/sub-1/resourceGroups/rg-edge/providers/Microsoft.KeyVault/vaults/kv-dbe-1",
-			"keyVaultUri": "https://kv-dbe-1.vault.localhost:8443/", "keyId": "k-2", "warnings": e.warnings})
+			"keyVaultUri": "https://kv-dbe-1.vault.localhost:8443/", "keyId": "k-2", "warnings": e.warnings,
+			"regenerated": e.regenerated, "steps": e.steps()})
 	})))
 	return e
+}
+
+// steps is the result's steps: the plan, CreateDiagnosticSetting warned
+// when there are warnings.
+func (e *fakeEdge) steps() []stepResult {
+	plan := client.ActivationSteps
+	if e.regenerated {
+		plan = client.RegenerateSteps
+	}
+	var out []stepResult
+	for _, name := range plan {
+		st := stepResult{Name: name, Status: "Succeeded"}
+		if name == "CreateDiagnosticSetting" && len(e.warnings) > 0 {
+			st.Status, st.Message = "Warning", e.warnings[0]
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 func (e *fakeEdge) log(h http.HandlerFunc) http.HandlerFunc {
@@ -110,11 +133,12 @@ func TestEdgeGenerateGolden(t *testing.T) {
 		warnings []string
 		keys     []activationKeyInfo
 		args     []string
+		regen    bool
 	}{
 		{name: "edge_generate", statuses: []string{"", "LockKeyVault", "CreateDiagnosticSetting"}, keys: firstKeys,
 			warnings: []string{"The diagnostic setting could not be created; use the recover key vault operation."}, args: ek("generate")},
 		{name: "edge_generate_quick", keys: firstKeys, args: ek("generate")},
-		{name: "edge_regenerate_quick", keys: laterKeys, args: ek("generate", "-o", "json")},
+		{name: "edge_regenerate_quick", keys: laterKeys, regen: true, args: ek("generate", "-o", "json")},
 		{name: "edge_generate_no_wait", args: ek("generate", "--no-wait")},
 		{name: "edge_generate_bad_vault", args: ek("generate", "--key-vault-name", "9lives")},
 		{name: "edge_key_list", keys: laterKeys, args: ek("list")},
@@ -123,7 +147,7 @@ func TestEdgeGenerateGolden(t *testing.T) {
 			stubSleep(t)
 			stubTerminal(t, false, false)
 			fs, e := newEdgeEnv(t)
-			e.statuses, e.warnings, e.keys = tc.statuses, tc.warnings, tc.keys
+			e.statuses, e.warnings, e.keys, e.regenerated = tc.statuses, tc.warnings, tc.keys, tc.regen
 			r := runCLI(t, "", tc.args...)
 			got := fmt.Sprintf("exit: %d\n--- stdout ---\n%s--- stderr ---\n%s", r.code, r.stdout, r.stderr)
 			got = strings.ReplaceAll(got, ":"+fs.srv.Port, ":8443")

@@ -111,7 +111,7 @@ func (d Device) Name() string { return d.ID.Name() }
 func (d Device) Clone() Device {
 	d.Tags = maps.Clone(d.Tags)
 	d.Secrets = maps.Clone(d.Secrets)
-	d.Link.Warnings = append([]string(nil), d.Link.Warnings...)
+	d.Link.Warnings = append([]Warning(nil), d.Link.Warnings...)
 	return d
 }
 
@@ -136,7 +136,14 @@ type Link struct {
 	// generations are regenerations, which do not touch the vault.
 	Provisioned bool
 	// Warnings are the non-blocking failures of the last provisioning.
-	Warnings []string
+	Warnings []Warning
+}
+
+// Warning is a non-blocking failure of a provisioning step: the key was
+// issued all the same.
+type Warning struct {
+	Step    string // the activation step, e.g. CreateAuditStorageAccount
+	Message string
 }
 
 // SecretRef is one escrowed device secret: where it is in the vault.

@@ -53,7 +53,12 @@ type linkDoc struct {
 	DiagnosticSettingID string   `json:"diagnosticSettingId,omitempty"`
 	PolicyGranted       bool     `json:"policyGranted,omitempty"`
 	Provisioned         bool     `json:"provisioned,omitempty"`
-	Warnings            []string `json:"warnings,omitempty"`
+	Warnings            []warningDoc `json:"warnings,omitempty"`
+}
+
+type warningDoc struct {
+	Step    string `json:"step"`
+	Message string `json:"message"`
 }
 
 type secretRefDoc struct {
@@ -176,7 +181,7 @@ func encodeDevice(d edge.Device) (string, error) {
 			CIKName: d.Link.CIKName, CIKVersion: d.Link.CIKVersion,
 			StorageAccountID: d.Link.StorageAccountID, StorageLock: d.Link.StorageLock,
 			DiagnosticSettingID: d.Link.DiagnosticSettingID, PolicyGranted: d.Link.PolicyGranted,
-			Provisioned: d.Link.Provisioned, Warnings: d.Link.Warnings,
+			Provisioned: d.Link.Provisioned, Warnings: warningDocs(d.Link.Warnings),
 		},
 		SyncStatus: string(d.SyncStatus), EncryptionKey: d.EncryptionKey,
 		EncryptionKeyThumbprint: d.EncryptionKeyThumbprint, GenerateOp: d.GenerateOp,
@@ -221,7 +226,7 @@ func scanDevice(row interface{ Scan(...any) error }) (edge.Device, error) {
 		CIKName: dd.Link.CIKName, CIKVersion: dd.Link.CIKVersion,
 		StorageAccountID: dd.Link.StorageAccountID, StorageLock: dd.Link.StorageLock,
 		DiagnosticSettingID: dd.Link.DiagnosticSettingID, PolicyGranted: dd.Link.PolicyGranted,
-		Provisioned: dd.Link.Provisioned, Warnings: dd.Link.Warnings,
+		Provisioned: dd.Link.Provisioned, Warnings: warnings(dd.Link.Warnings),
 	}
 	d.SyncStatus, d.EncryptionKey, d.EncryptionKeyThumbprint = edge.SyncStatus(dd.SyncStatus), dd.EncryptionKey, dd.EncryptionKeyThumbprint
 	d.GenerateOp, d.LastSeen, d.CreatedBy = dd.GenerateOp, fromNSOrZero(dd.LastSeen), dd.CreatedBy
@@ -240,3 +245,19 @@ func scanDevice(row interface{ Scan(...any) error }) (edge.Device, error) {
 func nsOrZero(t time.Time) int64 { return ns(t).Int64 }
 
 func fromNSOrZero(v int64) time.Time { return fromNS(sql.NullInt64{Int64: v, Valid: v != 0}) }
+
+func warningDocs(ws []edge.Warning) []warningDoc {
+	var out []warningDoc
+	for _, w := range ws {
+		out = append(out, warningDoc{Step: w.Step, Message: w.Message})
+	}
+	return out
+}
+
+func warnings(ws []warningDoc) []edge.Warning {
+	var out []edge.Warning
+	for _, w := range ws {
+		out = append(out, edge.Warning{Step: w.Step, Message: w.Message})
+	}
+	return out
+}

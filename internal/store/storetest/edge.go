@@ -78,7 +78,7 @@ func testEdgeDevices(t *testing.T, open Opener) {
 	next.Link = edge.Link{VaultID: "/subscriptions/" + sub + "/resourceGroups/edge-rg/providers/Microsoft.KeyVault/vaults/v1",
 		VaultURI: "https://v1.vault.localhost/", VaultLock: "lock-1", CIKName: "cik", CIKVersion: "0123abcd",
 		StorageAccountID: "/subscriptions/x/sa", StorageLock: "lock-2", DiagnosticSettingID: "/subscriptions/x/ds",
-		PolicyGranted: true, Provisioned: true, Warnings: []string{"storage account quota"}}
+		PolicyGranted: true, Provisioned: true, Warnings: []edge.Warning{{Step: "CreateAuditStorageAccount", Message: "storage account quota"}}}
 	next.Secrets = map[string]edge.SecretRef{
 		"AdministratorPassword": {KeyVaultID: "secrets/AdministratorPassword/v1", SyncedAt: at.Add(time.Minute)},
 		"BmcPassword":           {KeyVaultID: "secrets/BmcPassword/v2"},
