@@ -43,16 +43,16 @@ type deviceDoc struct {
 }
 
 type linkDoc struct {
-	VaultID             string   `json:"vaultId,omitempty"`
-	VaultURI            string   `json:"vaultUri,omitempty"`
-	VaultLock           string   `json:"vaultLock,omitempty"`
-	CIKName             string   `json:"cikName,omitempty"`
-	CIKVersion          string   `json:"cikVersion,omitempty"`
-	StorageAccountID    string   `json:"storageAccountId,omitempty"`
-	StorageLock         string   `json:"storageLock,omitempty"`
-	DiagnosticSettingID string   `json:"diagnosticSettingId,omitempty"`
-	PolicyGranted       bool     `json:"policyGranted,omitempty"`
-	Provisioned         bool     `json:"provisioned,omitempty"`
+	VaultID             string       `json:"vaultId,omitempty"`
+	VaultURI            string       `json:"vaultUri,omitempty"`
+	VaultLock           string       `json:"vaultLock,omitempty"`
+	CIKName             string       `json:"cikName,omitempty"`
+	CIKVersion          string       `json:"cikVersion,omitempty"`
+	StorageAccountID    string       `json:"storageAccountId,omitempty"`
+	StorageLock         string       `json:"storageLock,omitempty"`
+	DiagnosticSettingID string       `json:"diagnosticSettingId,omitempty"`
+	PolicyGranted       bool         `json:"policyGranted,omitempty"`
+	Provisioned         bool         `json:"provisioned,omitempty"`
 	Warnings            []warningDoc `json:"warnings,omitempty"`
 }
 
