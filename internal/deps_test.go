@@ -25,7 +25,7 @@ const module = "github.com/edgevault/edgevault/"
 var (
 	// Vocabulary: shared words, importable by everyone, including the CLI
 	// and the agent.
-	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname", "internal/resource", "internal/activationkey"}
+	vocabulary = []string{"internal/errkind", "internal/sensitive", "internal/principal", "internal/dnsname", "internal/resource", "internal/activationkey", "internal/devicewire"}
 	// Client side: what the CLI and the agent may use besides vocabulary.
 	clientSide = append([]string{"internal/client"}, vocabulary...)
 	// Mechanisms: no domain knowledge.
@@ -43,6 +43,9 @@ var rules = map[string][]string{
 	// The text format of activation keys: the server issues them, the
 	// agent parses them.
 	"internal/activationkey": nil,
+	// The device API's messages and their cryptography: the server and the
+	// agent both speak it.
+	"internal/devicewire": nil,
 
 	"internal/envelope": {"internal/errkind"},
 	"internal/httpx":    {"internal/dnsname"},
