@@ -87,8 +87,10 @@ var rules = map[string][]string{
 	"internal/client":            {"internal/sensitive"},
 	"internal/client/clienttest": nil,
 	"internal/cli":               clientSide,
+	// The device host: the agent's side of edge resources.
+	"internal/deviceapi": append([]string{"internal/activation", "internal/edge", "internal/audit", "internal/httpx", "internal/pki"}, vocabulary...),
 
-	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi", "internal/blobapi"}, domain, mechanisms),
+	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi", "internal/blobapi", "internal/deviceapi"}, domain, mechanisms),
 
 	"cmd/edgevault":       {"internal/cli", "internal/server"},
 	"cmd/edgevault-agent": clientSide,

@@ -144,6 +144,12 @@ type Recorder interface {
 	RecordServiceWrite(ctx context.Context, vault keyvault.Vault, operationName string, caller principal.Principal, requestURI string) error
 }
 
+// Sealer encrypts values at rest (envelope.Keyring).
+type Sealer interface {
+	Seal(ctx context.Context, scope string, aad, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, scope string, aad, blob []byte) ([]byte, error)
+}
+
 // Operations starts long-running operations (operation.Service).
 type Operations interface {
 	Start(ctx context.Context, req operation.StartRequest) (operation.Operation, error)
@@ -167,6 +173,9 @@ type Config struct {
 	Alerts      Alerts
 	Audit       Recorder
 	Operations  Operations
+	// Sealer keeps the service's copy of each CIK sealed at rest (the
+	// envelope keyring).
+	Sealer Sealer
 	// DeviceURL is the device API's base URL, which keys carry.
 	DeviceURL string
 	// CAFingerprint is the SHA-256 of the server CA's DER, which keys carry.
@@ -194,7 +203,7 @@ type Service struct {
 func New(cfg Config) (*Service, error) {
 	if cfg.Keys == nil || cfg.Devices == nil || cfg.Vaults == nil || cfg.Secrets == nil || cfg.Locks == nil ||
 		cfg.Storage == nil || cfg.Diagnostics == nil || cfg.Identities == nil || cfg.Providers == nil ||
-		cfg.RBAC == nil || cfg.Reader == nil || cfg.Alerts == nil || cfg.Audit == nil || cfg.Operations == nil {
+		cfg.RBAC == nil || cfg.Reader == nil || cfg.Alerts == nil || cfg.Audit == nil || cfg.Operations == nil || cfg.Sealer == nil {
 		return nil, errors.New("activation: every dependency is required")
 	}
 	if cfg.DeviceURL == "" {
@@ -626,7 +635,30 @@ func (r *runner) cik(ctx context.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return r.record(ctx, func(l *edge.Link) { l.CIKName, l.CIKVersion = sec.Name, sec.Version })
+	raw, err := base64.StdEncoding.DecodeString(sec.Value.Reveal())
+	if err != nil || len(raw) != 32 {
+		return errkind.E(errkind.Internal, "the channel integrity key in the vault is not 32 bytes of base64")
+	}
+	sealed, err := r.s.cfg.Sealer.Seal(ctx, cikScope, cikAAD(d.UID), raw)
+	clear(raw)
+	if err != nil {
+		return err
+	}
+	return r.record(ctx, func(l *edge.Link) { l.CIKName, l.CIKVersion, l.CIKSealed = sec.Name, sec.Version, sealed })
+}
+
+// cikScope is the keyring scope of the service's CIK copies.
+const cikScope = "edge-cik"
+
+func cikAAD(deviceUID string) []byte { return []byte("edgevault/cik/v1\x00" + deviceUID) }
+
+// CIK returns the device's channel integrity key (32 bytes; clear it after
+// use).
+func (s *Service) CIK(ctx context.Context, d edge.Device) ([]byte, error) {
+	if len(d.Link.CIKSealed) == 0 {
+		return nil, errkind.E(errkind.Conflict, "The edge resource has no channel integrity key.")
+	}
+	return s.cfg.Sealer.Open(ctx, cikScope, cikAAD(d.UID), d.Link.CIKSealed)
 }
 
 // liveVault returns the device's vault, which must still exist.

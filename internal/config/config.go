@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -37,6 +38,10 @@ type Config struct {
 	// per 10 seconds before answering 429 Throttled (Azure's default is
 	// 2,000); 0 turns the limit off.
 	VaultRequestLimit int
+	// DeviceHeartbeat is the interval devices are told to heartbeat at;
+	// DeviceOfflineAfter the silence after which a device is Offline.
+	DeviceHeartbeat    time.Duration
+	DeviceOfflineAfter time.Duration
 }
 
 // Defaults.
@@ -47,6 +52,10 @@ const (
 	// DefaultVaultRequestLimit is Azure Key Vault's per-vault limit for
 	// secret operations per 10 seconds.
 	DefaultVaultRequestLimit = 2000
+	// DefaultDeviceHeartbeat and DefaultDeviceOfflineAfter: devices
+	// heartbeat twice a minute and are Offline after six missed beats.
+	DefaultDeviceHeartbeat    = 30 * time.Second
+	DefaultDeviceOfflineAfter = 3 * time.Minute
 )
 
 // envPrefix is prepended to a flag's upper-cased name (dashes become
@@ -67,6 +76,8 @@ func Bind(fs *pflag.FlagSet) *Config {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "plain-HTTP address for Prometheus /metrics (off when empty)")
 	fs.IntVar(&c.VaultRequestLimit, "vault-request-limit", DefaultVaultRequestLimit, "Key Vault requests per vault per 10 s before 429 Throttled (0: no limit)")
+	fs.DurationVar(&c.DeviceHeartbeat, "device-heartbeat", DefaultDeviceHeartbeat, "interval at which activated devices are told to heartbeat")
+	fs.DurationVar(&c.DeviceOfflineAfter, "device-offline-after", DefaultDeviceOfflineAfter, "silence after which a device is reported Offline")
 	return c
 }
 
@@ -126,6 +137,18 @@ func (c *Config) Validate() error {
 	}
 	if c.VaultRequestLimit < 0 {
 		errs = append(errs, errors.New("--vault-request-limit must be 0 (no limit) or positive"))
+	}
+	if c.DeviceHeartbeat == 0 {
+		c.DeviceHeartbeat = DefaultDeviceHeartbeat
+	}
+	if c.DeviceOfflineAfter == 0 {
+		c.DeviceOfflineAfter = DefaultDeviceOfflineAfter
+	}
+	if c.DeviceHeartbeat < time.Second {
+		errs = append(errs, errors.New("--device-heartbeat must be at least 1s"))
+	}
+	if c.DeviceOfflineAfter <= c.DeviceHeartbeat {
+		errs = append(errs, errors.New("--device-offline-after must be longer than --device-heartbeat"))
 	}
 	if c.RootKeyFile == "" {
 		c.RootKeyFile = filepath.Join(c.DataDir, "root.key")

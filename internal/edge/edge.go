@@ -96,9 +96,11 @@ type Device struct {
 	// device, or "" (one at a time).
 	GenerateOp string
 	LastSeen   time.Time // last heartbeat; zero before activation
-	CreatedBy  string    // object id
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Agent is the appliance side's state, from activation on.
+	Agent     AgentState
+	CreatedBy string // object id
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version counts the device's changes; the store replaces a device only
 	// when the version it read is still current.
 	Version int64
@@ -112,6 +114,8 @@ func (d Device) Clone() Device {
 	d.Tags = maps.Clone(d.Tags)
 	d.Secrets = maps.Clone(d.Secrets)
 	d.Link.Warnings = append([]Warning(nil), d.Link.Warnings...)
+	d.Agent.RecentPushes = append([]string(nil), d.Agent.RecentPushes...)
+	d.Agent.Outbox = append([]CustomerSecret(nil), d.Agent.Outbox...)
 	return d
 }
 
@@ -125,6 +129,10 @@ type Link struct {
 	// CIKName and CIKVersion name the channel integrity key secret.
 	CIKName    string
 	CIKVersion string
+	// CIKSealed is the CIK itself, sealed under the server's keyring: the
+	// service opens device pushes with it, so a CIK deleted from the vault
+	// can be restored by the device's next push.
+	CIKSealed []byte
 	// StorageAccountID is the audit storage account; StorageLock its lock.
 	StorageAccountID string
 	StorageLock      string
@@ -144,6 +152,41 @@ type Link struct {
 type Warning struct {
 	Step    string // the activation step, e.g. CreateAuditStorageAccount
 	Message string
+}
+
+// AgentState is what the service knows of the appliance's agent.
+type AgentState struct {
+	// KeyID is the activation key the device activated with.
+	KeyID string
+	// DeviceKey is the fingerprint of the device certificate's public key
+	// (pki.KeyFingerprint): only that key's certificate is accepted.
+	DeviceKey   string
+	ActivatedAt time.Time
+	// SyncID, when not empty, is a requested sync the device has not yet
+	// answered; SyncRequestedAt when it was requested.
+	SyncID          string
+	SyncRequestedAt time.Time
+	// LastSyncID and LastSyncAt are the last push's.
+	LastSyncID string
+	LastSyncAt time.Time
+	// RecentPushes are the ids of the latest pushes, newest last: a push
+	// id seen before is a replay.
+	RecentPushes []string
+	// Outbox holds customer secrets sent to the device and not yet
+	// acknowledged, sealed under the CIK.
+	Outbox []CustomerSecret
+}
+
+// MaxRecentPushes bounds AgentState.RecentPushes.
+const MaxRecentPushes = 64
+
+// CustomerSecret is a secret on its way to the device.
+type CustomerSecret struct {
+	ID        string // message id, in the sealed value's AAD
+	Name      string
+	Sealed    []byte
+	CreatedBy string
+	CreatedAt time.Time
 }
 
 // SecretRef is one escrowed device secret: where it is in the vault.

@@ -319,7 +319,10 @@ func (s *Service) UpdateExtendedInfo(ctx context.Context, id resource.ID, p Exte
 				return errkind.E(errkind.Conflict,
 					"The edge resource has no key vault yet; generate an activation key first.")
 			}
-			d.SyncStatus = KeyVaultSyncPending
+			if !d.Activated() {
+				return errkind.E(errkind.Conflict, "The edge resource's appliance has not been activated yet.")
+			}
+			d.SyncStatus, d.Agent.SyncID, d.Agent.SyncRequestedAt = KeyVaultSyncPending, uuid.NewString(), s.now()
 		}
 		return nil
 	})

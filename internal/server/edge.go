@@ -1,17 +1,21 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/activation"
 	"github.com/edgevault/edgevault/internal/alert"
 	"github.com/edgevault/edgevault/internal/audit"
+	"github.com/edgevault/edgevault/internal/deviceapi"
 	"github.com/edgevault/edgevault/internal/edge"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/keyvault"
@@ -41,7 +45,7 @@ func (s *Server) newEdgeServices() error {
 		Diagnostics: a.diagnostics, Identities: s.identity, Providers: a.providers, RBAC: a.rbac,
 		Reader: identityVaultReader{s}, Alerts: a.alerts, Audit: serviceAuditor{s}, Operations: a.operations,
 		DeviceURL: "https://" + s.endpoints.Host("device") + "/", CAFingerprint: sha256.Sum256(s.caDER),
-		Failpoint: failpoint,
+		Failpoint: failpoint, Sealer: s.keyring,
 	})
 	return err
 }
@@ -53,47 +57,66 @@ func (s *Server) newEdgeServices() error {
 type identityVaultReader struct{ s *Server }
 
 func (r identityVaultReader) ReadSecretAs(ctx context.Context, p principal.Principal, vaultURI, name, version string) (sensitive.String, error) {
-	if !p.Enabled {
-		return sensitive.String{}, errkind.E(errkind.PermissionDenied, "the managed identity is disabled")
-	}
-	tok, _, err := r.s.tokens.Issue(ctx, token.Subject{Principal: p, AppID: p.ClientID}, r.s.endpoints.VaultAudience())
+	b, err := r.do(ctx, p, http.MethodGet, vaultURI, "/secrets/"+url.PathEscape(name)+"/"+url.PathEscape(version), nil)
 	if err != nil {
 		return sensitive.String{}, err
-	}
-	u, err := url.Parse(vaultURI)
-	if err != nil || u.Host == "" {
-		return sensitive.String{}, errkind.E(errkind.Internal, "vault URI %q is invalid", vaultURI)
-	}
-	u.Path = "/secrets/" + url.PathEscape(name) + "/" + url.PathEscape(version)
-	u.RawQuery = "api-version=7.5"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return sensitive.String{}, err
-	}
-	req.Host = u.Host
-	req.RemoteAddr = "127.0.0.1:0"
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("User-Agent", "edgevault-activation")
-	rec := httptest.NewRecorder()
-	r.s.http.Handler.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string }
-		}
-		_ = json.Unmarshal(rec.Body.Bytes(), &e)
-		kind := errkind.PermissionDenied
-		if rec.Code >= 500 {
-			kind = errkind.Unavailable
-		}
-		return sensitive.String{}, errkind.E(kind, "the vault answered %d %s: %s", rec.Code, e.Error.Code, e.Error.Message)
 	}
 	var body struct {
 		Value string `json:"value"`
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+	if err := json.Unmarshal(b, &body); err != nil {
 		return sensitive.String{}, errkind.Wrap(errkind.Internal, err, "the vault's answer is unreadable")
 	}
 	return sensitive.New(body.Value), nil
+}
+
+// do sends one data-plane request as p and returns the 200 answer's body;
+// any other answer is an error of the kind its status says (NotFound for
+// 404, PermissionDenied for 401/403, Unavailable for 5xx and 429).
+func (r identityVaultReader) do(ctx context.Context, p principal.Principal, method, vaultURI, path string, body []byte) ([]byte, error) {
+	if !p.Enabled {
+		return nil, errkind.E(errkind.PermissionDenied, "the managed identity is disabled")
+	}
+	tok, _, err := r.s.tokens.Issue(ctx, token.Subject{Principal: p, AppID: p.ClientID}, r.s.endpoints.VaultAudience())
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(vaultURI)
+	if err != nil || u.Host == "" {
+		return nil, errkind.E(errkind.Internal, "vault URI %q is invalid", vaultURI)
+	}
+	u.Path, u.RawPath, u.RawQuery = "", "", "api-version=7.5"
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.URL.Path = path
+	req.Host = u.Host
+	req.RemoteAddr = "127.0.0.1:0"
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", "edgevault (managed identity)")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	r.s.http.Handler.ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK {
+		return rec.Body.Bytes(), nil
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &e)
+	kind := errkind.PermissionDenied
+	switch {
+	case rec.Code == http.StatusNotFound:
+		kind = errkind.NotFound
+	case rec.Code == http.StatusConflict:
+		kind = errkind.Conflict
+	case rec.Code >= 500 || rec.Code == http.StatusTooManyRequests:
+		kind = errkind.Unavailable
+	}
+	return nil, errkind.E(kind, "the vault answered %d %s: %s", rec.Code, e.Error.Code, e.Error.Message)
 }
 
 // serviceAuditor records the vault writes the activation operation makes
@@ -116,4 +139,47 @@ func (a serviceAuditor) RecordServiceWrite(ctx context.Context, v keyvault.Vault
 		Properties: audit.Properties{RequestURI: requestURI, HTTPStatusCode: http.StatusOK,
 			ClientInfo: "edgevault activation (generateActivationKey)"},
 	})
+}
+
+// newDeviceHandler serves the device host.
+func (s *Server) newDeviceHandler() *deviceapi.Handler {
+	return deviceapi.New(deviceapi.Config{
+		Activator: s.arm.activation, Devices: s.arm.edge, Vault: identityVaultClient{s}, Audit: s.audit,
+		CA: s.ca, TrustPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.caDER}), TrustDER: s.caDER,
+		Heartbeat: s.cfg.DeviceHeartbeat, OfflineAfter: s.cfg.DeviceOfflineAfter, Logger: s.log,
+	})
+}
+
+// identityVaultClient is the device API's access to a vault, acting as a
+// device's managed identity by its object id.
+type identityVaultClient struct{ s *Server }
+
+func (c identityVaultClient) GetSecretAs(ctx context.Context, identityID, vaultURI, name, version string) (sensitive.String, error) {
+	p, err := c.s.identity.Principal(ctx, identityID)
+	if err != nil {
+		return sensitive.String{}, err
+	}
+	return identityVaultReader{c.s}.ReadSecretAs(ctx, p, vaultURI, name, version)
+}
+
+func (c identityVaultClient) SetSecretAs(ctx context.Context, identityID, vaultURI, name string, value sensitive.String) (string, error) {
+	p, err := c.s.identity.Principal(ctx, identityID)
+	if err != nil {
+		return "", err
+	}
+	body, err := json.Marshal(map[string]string{"value": value.Reveal()})
+	if err != nil {
+		return "", err
+	}
+	rec, err := identityVaultReader{c.s}.do(ctx, p, http.MethodPut, vaultURI, "/secrets/"+url.PathEscape(name), body)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(rec, &out); err != nil || out.ID == "" {
+		return "", errkind.E(errkind.Internal, "the vault's answer to a secret write is unreadable")
+	}
+	return out.ID[strings.LastIndexByte(out.ID, '/')+1:], nil
 }

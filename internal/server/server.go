@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,7 +64,9 @@ type Server struct {
 	caFile    string
 	// caDER is the certificate devices pin (activation keys carry its
 	// fingerprint): the local CA, or the root of the configured chain.
-	caDER    []byte
+	caDER []byte
+	// ca issues device certificates and verifies them on the device host.
+	ca       *pki.CA
 	listener net.Listener
 	http     *http.Server
 	metrics  *http.Server
@@ -197,17 +200,35 @@ func (s *Server) loadTLS() (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ca = bundle.CA
 	if s.cfg.TLSCert == "" {
 		s.caFile = bundle.CACertFile()
 		s.caDER = bundle.CA.Cert.Raw
-		return bundle.TLSConfig(), nil
+		return s.withDeviceTLS(bundle.TLSConfig()), nil
 	}
 	cert, err := pki.LoadFiles(s.cfg.TLSCert, s.cfg.TLSKey)
 	if err != nil {
 		return nil, err
 	}
 	s.caDER = cert.Certificate[len(cert.Certificate)-1]
-	return pki.ServerTLSConfig(cert), nil
+	return s.withDeviceTLS(pki.ServerTLSConfig(cert)), nil
+}
+
+// withDeviceTLS makes cfg ask for a client certificate on the device host
+// only: devices authenticate with the certificate the local CA issued at
+// activation. Other hosts never ask (browsers would prompt).
+func (s *Server) withDeviceTLS(cfg *tls.Config) *tls.Config {
+	device := cfg.Clone()
+	device.ClientAuth = tls.VerifyClientCertIfGiven
+	device.ClientCAs = s.ca.Pool()
+	host := "device." + s.cfg.DNSSuffix
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if strings.EqualFold(hello.ServerName, host) {
+			return device, nil
+		}
+		return nil, nil
+	}
+	return cfg
 }
 
 func (s *Server) bootstrapEndpoints() bootstrap.Endpoints {
@@ -273,6 +294,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 		}),
 		Vault:  vault,
 		Blob:   blobHosts,
+		Device: s.newDeviceHandler(),
 		Ready:  s.store.Ping,
 		Logger: s.log,
 	}

@@ -40,6 +40,53 @@ type deviceDoc struct {
 	GenerateOp              string                  `json:"generateOp,omitempty"`
 	LastSeen                int64                   `json:"lastSeen,omitempty"`
 	CreatedBy               string                  `json:"createdBy"`
+	Agent                   *agentDoc               `json:"agent,omitempty"`
+}
+
+type agentDoc struct {
+	KeyID           string      `json:"keyId,omitempty"`
+	DeviceKey       string      `json:"deviceKey,omitempty"`
+	ActivatedAt     int64       `json:"activatedAt,omitempty"`
+	SyncID          string      `json:"syncId,omitempty"`
+	SyncRequestedAt int64       `json:"syncRequestedAt,omitempty"`
+	LastSyncID      string      `json:"lastSyncId,omitempty"`
+	LastSyncAt      int64       `json:"lastSyncAt,omitempty"`
+	RecentPushes    []string    `json:"recentPushes,omitempty"`
+	Outbox          []outboxDoc `json:"outbox,omitempty"`
+}
+
+type outboxDoc struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Sealed    []byte `json:"sealed"`
+	CreatedBy string `json:"createdBy"`
+	CreatedAt int64  `json:"createdAt"`
+}
+
+func encodeAgent(a edge.AgentState) *agentDoc {
+	if a.KeyID == "" && a.DeviceKey == "" && a.SyncID == "" && len(a.Outbox) == 0 && a.LastSyncID == "" {
+		return nil
+	}
+	doc := &agentDoc{KeyID: a.KeyID, DeviceKey: a.DeviceKey, ActivatedAt: nsOrZero(a.ActivatedAt), SyncID: a.SyncID,
+		SyncRequestedAt: nsOrZero(a.SyncRequestedAt), LastSyncID: a.LastSyncID, LastSyncAt: nsOrZero(a.LastSyncAt),
+		RecentPushes: a.RecentPushes}
+	for _, o := range a.Outbox {
+		doc.Outbox = append(doc.Outbox, outboxDoc{ID: o.ID, Name: o.Name, Sealed: o.Sealed, CreatedBy: o.CreatedBy, CreatedAt: nsOrZero(o.CreatedAt)})
+	}
+	return doc
+}
+
+func decodeAgent(doc *agentDoc) edge.AgentState {
+	if doc == nil {
+		return edge.AgentState{}
+	}
+	a := edge.AgentState{KeyID: doc.KeyID, DeviceKey: doc.DeviceKey, ActivatedAt: fromNSOrZero(doc.ActivatedAt), SyncID: doc.SyncID,
+		SyncRequestedAt: fromNSOrZero(doc.SyncRequestedAt), LastSyncID: doc.LastSyncID, LastSyncAt: fromNSOrZero(doc.LastSyncAt),
+		RecentPushes: doc.RecentPushes}
+	for _, o := range doc.Outbox {
+		a.Outbox = append(a.Outbox, edge.CustomerSecret{ID: o.ID, Name: o.Name, Sealed: o.Sealed, CreatedBy: o.CreatedBy, CreatedAt: fromNSOrZero(o.CreatedAt)})
+	}
+	return a
 }
 
 type linkDoc struct {
@@ -48,6 +95,7 @@ type linkDoc struct {
 	VaultLock           string       `json:"vaultLock,omitempty"`
 	CIKName             string       `json:"cikName,omitempty"`
 	CIKVersion          string       `json:"cikVersion,omitempty"`
+	CIKSealed           []byte       `json:"cikSealed,omitempty"`
 	StorageAccountID    string       `json:"storageAccountId,omitempty"`
 	StorageLock         string       `json:"storageLock,omitempty"`
 	DiagnosticSettingID string       `json:"diagnosticSettingId,omitempty"`
@@ -178,14 +226,14 @@ func encodeDevice(d edge.Device) (string, error) {
 		Status: string(d.Status), SerialNumber: d.SerialNumber, ResourceKey: d.ResourceKey,
 		Link: linkDoc{
 			VaultID: d.Link.VaultID, VaultURI: d.Link.VaultURI, VaultLock: d.Link.VaultLock,
-			CIKName: d.Link.CIKName, CIKVersion: d.Link.CIKVersion,
+			CIKName: d.Link.CIKName, CIKVersion: d.Link.CIKVersion, CIKSealed: d.Link.CIKSealed,
 			StorageAccountID: d.Link.StorageAccountID, StorageLock: d.Link.StorageLock,
 			DiagnosticSettingID: d.Link.DiagnosticSettingID, PolicyGranted: d.Link.PolicyGranted,
 			Provisioned: d.Link.Provisioned, Warnings: warningDocs(d.Link.Warnings),
 		},
 		SyncStatus: string(d.SyncStatus), EncryptionKey: d.EncryptionKey,
 		EncryptionKeyThumbprint: d.EncryptionKeyThumbprint, GenerateOp: d.GenerateOp,
-		LastSeen: nsOrZero(d.LastSeen), CreatedBy: d.CreatedBy,
+		LastSeen: nsOrZero(d.LastSeen), CreatedBy: d.CreatedBy, Agent: encodeAgent(d.Agent),
 	}
 	if len(d.Secrets) > 0 {
 		doc.Secrets = make(map[string]secretRefDoc, len(d.Secrets))
@@ -223,13 +271,14 @@ func scanDevice(row interface{ Scan(...any) error }) (edge.Device, error) {
 	d.Status, d.SerialNumber, d.ResourceKey = edge.Status(dd.Status), dd.SerialNumber, dd.ResourceKey
 	d.Link = edge.Link{
 		VaultID: dd.Link.VaultID, VaultURI: dd.Link.VaultURI, VaultLock: dd.Link.VaultLock,
-		CIKName: dd.Link.CIKName, CIKVersion: dd.Link.CIKVersion,
+		CIKName: dd.Link.CIKName, CIKVersion: dd.Link.CIKVersion, CIKSealed: dd.Link.CIKSealed,
 		StorageAccountID: dd.Link.StorageAccountID, StorageLock: dd.Link.StorageLock,
 		DiagnosticSettingID: dd.Link.DiagnosticSettingID, PolicyGranted: dd.Link.PolicyGranted,
 		Provisioned: dd.Link.Provisioned, Warnings: warnings(dd.Link.Warnings),
 	}
 	d.SyncStatus, d.EncryptionKey, d.EncryptionKeyThumbprint = edge.SyncStatus(dd.SyncStatus), dd.EncryptionKey, dd.EncryptionKeyThumbprint
 	d.GenerateOp, d.LastSeen, d.CreatedBy = dd.GenerateOp, fromNSOrZero(dd.LastSeen), dd.CreatedBy
+	d.Agent = decodeAgent(dd.Agent)
 	if len(dd.Secrets) > 0 {
 		d.Secrets = make(map[string]edge.SecretRef, len(dd.Secrets))
 		for name, ref := range dd.Secrets {
