@@ -87,13 +87,15 @@ var rules = map[string][]string{
 	"internal/client":            {"internal/sensitive"},
 	"internal/client/clienttest": nil,
 	"internal/cli":               clientSide,
+	// The appliance: speaks only devicewire and activationkey to the server.
+	"internal/agent": clientSide,
 	// The device host: the agent's side of edge resources.
 	"internal/deviceapi": append([]string{"internal/activation", "internal/edge", "internal/audit", "internal/httpx", "internal/pki"}, vocabulary...),
 
 	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi", "internal/blobapi", "internal/deviceapi"}, domain, mechanisms),
 
 	"cmd/edgevault":       {"internal/cli", "internal/server"},
-	"cmd/edgevault-agent": clientSide,
+	"cmd/edgevault-agent": append([]string{"internal/agent"}, clientSide...),
 }
 
 // forbiddenStd lists standard packages a layer must not import.
@@ -125,7 +127,7 @@ func TestDependencies(t *testing.T) {
 			if slices.Contains(domain, pkg) && slices.Contains(forbiddenStd["domain"], imp) {
 				t.Errorf("domain package %s imports %s", pkg, imp)
 			}
-			if (pkg == "internal/cli" || pkg == "cmd/edgevault-agent" || pkg == "internal/client") &&
+			if (pkg == "internal/cli" || pkg == "cmd/edgevault-agent" || pkg == "internal/agent" || pkg == "internal/client") &&
 				slices.Contains(forbiddenStd["clientSide"], imp) {
 				t.Errorf("client-side package %s imports %s", pkg, imp)
 			}

@@ -73,6 +73,7 @@ type Devices interface {
 	Get(ctx context.Context, id resource.ID) (edge.Device, error)
 	ByUID(ctx context.Context, uid string) (edge.Device, error)
 	Update(ctx context.Context, id resource.ID, change func(*edge.Device) error) (edge.Device, error)
+	QueueCustomerSecret(ctx context.Context, id resource.ID, cs edge.CustomerSecret) (edge.Device, error)
 }
 
 // Vaults manages key vaults (keyvault.Service).

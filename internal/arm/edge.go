@@ -165,3 +165,18 @@ type EdgeAlertError struct {
 	ErrorMessage string `json:"errorMessage"`
 	Occurrences  int    `json:"occurrences"`
 }
+
+// EdgeSendSecretRequest is sendSecret's body: a customer secret for the
+// device. The value is a credential: it is sealed under the device's CIK
+// at once and never echoed.
+type EdgeSendSecretRequest struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// EdgeSendSecretResponse says the secret is queued for the device.
+type EdgeSendSecretResponse struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+}

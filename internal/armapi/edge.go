@@ -16,6 +16,7 @@ import (
 	"github.com/edgevault/edgevault/internal/httpx"
 	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
+	"github.com/edgevault/edgevault/internal/sensitive"
 )
 
 // Edge resources: Microsoft.DataBoxEdge/dataBoxEdgeDevices, their
@@ -401,4 +402,43 @@ func operationProperties(q *request, opPrincipal string, step string, status str
 		return result
 	}
 	return nil
+}
+
+// syncDeviceSecrets asks the device to push its secrets: 202 with the
+// operation that ends when it has (the portal's "Sync device secrets").
+func (h *Handler) syncDeviceSecrets(w http.ResponseWriter, q *request) {
+	err := h.requireGroup(q, true)
+	if err == nil && q.Request.ContentLength > 0 {
+		var body struct{}
+		err = arm.DecodeBody(q.Request, &body)
+	}
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	op, err := h.cfg.Edge.BeginSync(q.ctx(), q.caller.Principal, deviceID(q))
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	h.writeAccepted(w, q, op)
+}
+
+// sendSecret delivers a customer secret to the device, sealed under its
+// CIK; the device receives it with its next heartbeat.
+func (h *Handler) sendSecret(w http.ResponseWriter, q *request) {
+	var body arm.EdgeSendSecretRequest
+	err := arm.DecodeBody(q.Request, &body)
+	if err == nil {
+		err = h.requireGroup(q, true)
+	}
+	var cs edge.CustomerSecret
+	if err == nil {
+		cs, err = h.cfg.Activation.SendSecret(q.ctx(), q.caller.Principal, deviceID(q), body.Name, sensitive.New(body.Value))
+	}
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	_ = httpx.WriteJSON(w, http.StatusOK, arm.EdgeSendSecretResponse{ID: cs.ID, Name: cs.Name, State: "Queued"})
 }

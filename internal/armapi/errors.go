@@ -64,6 +64,8 @@ var errorTable = []errorRow{
 	{sentinel: edge.ErrNameInvalid, status: http.StatusBadRequest, code: "InvalidResourceName"},
 	{sentinel: edge.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
 	{sentinel: edge.ErrBusy, status: http.StatusConflict, code: "AnotherOperationInProgress"},
+	{sentinel: edge.ErrOffline, status: http.StatusConflict, code: "DeviceOffline"},
+	{sentinel: edge.ErrReplay, status: http.StatusConflict, code: "PushReplayed"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},
 	{sentinel: token.ErrExpired, status: http.StatusUnauthorized, code: "ExpiredAuthenticationToken"},
 	{sentinel: token.ErrAudience, status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenAudience"},

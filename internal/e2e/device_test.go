@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/google/uuid"
 
 	"github.com/edgevault/edgevault/internal/activationkey"
@@ -216,5 +217,85 @@ func TestDeviceAPI(t *testing.T) {
 	}
 	if ref := info.Properties.DeviceSecrets[devicewire.SystemVolumeBitLockerRecoveryKey]; ref == nil || !strings.HasPrefix(*ref.KeyVaultID, "secrets/SystemVolumeBitLockerRecoveryKey/") {
 		t.Fatalf("deviceSecrets = %+v", info.Properties.DeviceSecrets)
+	}
+}
+
+// beginSync posts syncDeviceSecrets and returns azcore's poller.
+func (e *edgeEnv) beginSync(t *testing.T, group, name string) *runtime.Poller[map[string]any] {
+	t.Helper()
+	req, err := runtime.NewRequest(context.Background(), http.MethodPost, e.deviceURL(group, name, "/syncDeviceSecrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.pl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !runtime.HasStatusCode(resp, http.StatusAccepted) {
+		t.Fatal(runtime.NewResponseError(resp))
+	}
+	p, err := runtime.NewPoller(resp, e.pl, &runtime.NewPollerOptions[map[string]any]{FinalStateVia: runtime.FinalStateViaLocation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDeviceSyncAndCustomerSecrets(t *testing.T) {
+	srv := startInProcess(t, t.TempDir(), "127.0.0.1:0", io.Discard)
+	e := newEdgeEnv(t, srv, srv.boot.ServicePrincipal.ClientID, srv.boot.ServicePrincipal.ClientSecret)
+	ctx := context.Background()
+	e.group(t, "sync-rg")
+	e.createDevice(t, "sync-rg", "dbe-sync")
+	res := e.generate(t, "sync-rg", "dbe-sync", "")
+	dev := newTestDevice(t, "SN-SYNC")
+	if code, ec := dev.activate(t, res.ActivationKey); code != http.StatusOK {
+		t.Fatalf("activate: %d %s", code, ec)
+	}
+	// Sync: the operation waits for the device, which learns of it by
+	// long-poll and pushes everything, the CIK included.
+	p := e.beginSync(t, "sync-rg", "dbe-sync")
+	var hb devicewire.HeartbeatResponse
+	if code, ec := dev.call(t, devicewire.PathHeartbeat, devicewire.HeartbeatRequest{WaitSeconds: 5}, &hb); code != http.StatusOK || hb.SyncID == "" {
+		t.Fatalf("heartbeat: %d %s %+v", code, ec, hb)
+	}
+	push := dev.pushRequest(t, hb.SyncID, map[string]string{devicewire.BMCDefaultUserPassword: "Pa55w0rd!", devicewire.ChannelIntegrityKey: string(dev.cik)})
+	if code, ec := dev.call(t, devicewire.PathSecrets, push, nil); code != http.StatusOK {
+		t.Fatalf("push: %d %s", code, ec)
+	}
+	out, err := p.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
+	if err != nil || out["keyVaultSyncStatus"] != "KeyVaultSynced" {
+		t.Fatalf("sync = %v, %v", out, err)
+	}
+	// A customer secret reaches the device sealed under the CIK, once.
+	var sent struct{ ID, State string }
+	if code := e.raw(t, http.MethodPost, e.deviceURL("sync-rg", "dbe-sync", "/sendSecret"), map[string]string{"name": "WifiPassword", "value": "s3cret-wifi"}, &sent); code != http.StatusOK || sent.State != "Queued" {
+		t.Fatalf("sendSecret: %d %+v", code, sent)
+	}
+	hb = devicewire.HeartbeatResponse{}
+	if code, ec := dev.call(t, devicewire.PathHeartbeat, devicewire.HeartbeatRequest{}, &hb); code != http.StatusOK || len(hb.CustomerSecrets) != 1 {
+		t.Fatalf("heartbeat: %d %s %+v", code, ec, hb)
+	}
+	cs := hb.CustomerSecrets[0]
+	v, err := devicewire.OpenSecret(dev.cik, dev.act.ResourceID, cs.Name, cs.ID, cs.Ciphertext)
+	if err != nil || string(v) != "s3cret-wifi" || cs.ID != sent.ID {
+		t.Fatalf("customer secret %q opens to %q, %v", cs.Name, v, err)
+	}
+	if code, ec := dev.call(t, devicewire.PathCustomerSecrets, devicewire.AckRequest{IDs: []string{cs.ID}}, nil); code != http.StatusNoContent {
+		t.Fatalf("ack: %d %s", code, ec)
+	}
+	hb = devicewire.HeartbeatResponse{}
+	if dev.call(t, devicewire.PathHeartbeat, devicewire.HeartbeatRequest{}, &hb); len(hb.CustomerSecrets) != 0 {
+		t.Fatalf("acknowledged secret delivered again: %+v", hb.CustomerSecrets)
+	}
+	// Without its certificate, the device API refuses.
+	anon := dev.client()
+	resp, err := anon.Post(dev.base+devicewire.PathHeartbeat, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("heartbeat without a certificate: %d", resp.StatusCode)
 	}
 }

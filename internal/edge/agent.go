@@ -2,12 +2,16 @@ package edge
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/operation"
+	"github.com/edgevault/edgevault/internal/principal"
 	"github.com/edgevault/edgevault/internal/resource"
 )
 
@@ -143,4 +147,89 @@ func (s *Service) AckCustomerSecrets(ctx context.Context, id resource.ID, ids []
 		d.Agent.Outbox = slices.DeleteFunc(d.Agent.Outbox, func(c CustomerSecret) bool { return slices.Contains(ids, c.ID) })
 		return nil
 	})
+}
+
+// SyncKind is the kind of a syncDeviceSecrets operation.
+const SyncKind = "dataBoxEdgeDevices/syncDeviceSecrets"
+
+// DefaultSyncTimeout bounds how long a sync waits for the device.
+const DefaultSyncTimeout = 10 * time.Minute
+
+// ErrOffline: the device is not heart-beating, so it cannot sync.
+var ErrOffline = errkind.E(errkind.Conflict, "The device is offline.")
+
+type syncInput struct {
+	UID    string `json:"uid"`
+	SyncID string `json:"syncId"`
+}
+
+// SyncResult is a finished sync's result body.
+type SyncResult struct {
+	KeyVaultSyncStatus string                    `json:"keyVaultSyncStatus"`
+	LastSyncTime       time.Time                 `json:"lastSyncTime"`
+	DeviceSecrets      map[string]syncSecretWire `json:"deviceSecrets"`
+}
+
+type syncSecretWire struct {
+	KeyVaultID string `json:"keyVaultId"`
+}
+
+// BeginSync asks the device to push its secrets (the portal's "Sync device
+// secrets") and starts the operation that ends when it has.
+func (s *Service) BeginSync(ctx context.Context, caller principal.Principal, id resource.ID) (operation.Operation, error) {
+	d, err := s.Get(ctx, id)
+	if err != nil {
+		return operation.Operation{}, err
+	}
+	if d.Activated() && d.Status == Offline {
+		return operation.Operation{}, errkind.Wrap(errkind.Conflict, ErrOffline, fmt.Sprintf(
+			"The device of edge resource '%s' has not been heard from since %s; its secrets stay readable in the key vault, and it syncs when it is back online.",
+			id.Name(), d.LastSeen.UTC().Format(time.RFC3339)))
+	}
+	syncID, err := s.RequestSync(ctx, id)
+	if err != nil {
+		return operation.Operation{}, err
+	}
+	return s.cfg.Operations.Start(ctx, operation.StartRequest{Kind: SyncKind, SubscriptionID: id.SubscriptionID(),
+		ResourceID: id.String(), PrincipalID: caller.ObjectID, Input: syncInput{UID: d.UID, SyncID: syncID}})
+}
+
+// runSync ends when the device has pushed for the sync (or any push after
+// it), fails when that push failed or the device stays silent too long.
+func (s *Service) runSync(ctx context.Context, op operation.Operation, _ *operation.Progress) (operation.Result, error) {
+	var in syncInput
+	if err := op.DecodeInput(&in); err != nil {
+		return operation.Result{}, err
+	}
+	d, err := s.ByUID(ctx, in.UID)
+	if err != nil {
+		return operation.Result{}, err
+	}
+	answered := d.Agent.LastSyncID == in.SyncID || d.Agent.LastSyncAt.After(op.StartedAt) && d.Agent.SyncID != in.SyncID
+	switch {
+	case answered && d.SyncStatus == KeyVaultSyncFailed:
+		return operation.Result{}, errkind.E(errkind.Conflict,
+			"The device pushed its secrets but some could not be written to the key vault; check the managed identity's access (get and set on secrets).")
+	case answered:
+		res := SyncResult{KeyVaultSyncStatus: string(d.SyncStatus), LastSyncTime: d.Agent.LastSyncAt, DeviceSecrets: map[string]syncSecretWire{}}
+		for name, ref := range d.Secrets {
+			res.DeviceSecrets[name] = syncSecretWire{KeyVaultID: ref.KeyVaultID}
+		}
+		body, err := json.Marshal(res)
+		if err != nil {
+			return operation.Result{}, err
+		}
+		return operation.Result{Status: 200, Body: body}, nil
+	case s.now().Sub(op.StartedAt) > s.syncTimeout():
+		return operation.Result{}, errkind.Wrap(errkind.Conflict, ErrOffline, fmt.Sprintf(
+			"The device did not push its secrets within %s; it syncs when it is back online.", s.syncTimeout()))
+	}
+	return operation.Result{}, operation.Reschedule(500 * time.Millisecond)
+}
+
+func (s *Service) syncTimeout() time.Duration {
+	if s.cfg.SyncTimeout > 0 {
+		return s.cfg.SyncTimeout
+	}
+	return DefaultSyncTimeout
 }

@@ -50,7 +50,13 @@ type Config struct {
 	Identities Identities
 	Locks      lock.Checker
 	Operations Operations
-	Now        func() time.Time
+	// OfflineAfter is the silence after which an activated device is
+	// reported Offline (DefaultOfflineAfter when zero).
+	OfflineAfter time.Duration
+	// SyncTimeout bounds a sync's wait for the device
+	// (DefaultSyncTimeout when zero).
+	SyncTimeout time.Duration
+	Now         func() time.Time
 }
 
 // DeleteKind is the kind of a device's deletion operation.
@@ -69,8 +75,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.OfflineAfter <= 0 {
+		cfg.OfflineAfter = DefaultOfflineAfter
+	}
 	s := &Service{cfg: cfg}
 	cfg.Operations.Register(DeleteKind, s.runDelete)
+	cfg.Operations.Register(SyncKind, s.runSync)
 	return s, nil
 }
 
@@ -198,12 +208,13 @@ func (s *Service) replace(ctx context.Context, cur, next Device) (Device, error)
 	return next, nil
 }
 
-// Get returns a device.
+// Get returns a device, its status as of now (Offline after a silence).
 func (s *Service) Get(ctx context.Context, id resource.ID) (Device, error) {
 	d, err := s.cfg.Store.Device(ctx, id)
 	if errkind.KindOf(err) == errkind.NotFound {
 		return Device{}, notFound(id)
 	}
+	d.Status = d.StatusAt(s.now(), s.cfg.OfflineAfter)
 	return d, err
 }
 
@@ -229,7 +240,12 @@ func (s *Service) Exists(ctx context.Context, id resource.ID) (bool, error) {
 // List lists devices of a subscription, or of one of its groups, after the
 // cursor after (Device.ListCursor of the previous page's last device).
 func (s *Service) List(ctx context.Context, subscriptionID, group, after string, limit int) ([]Device, error) {
-	return s.cfg.Store.Devices(ctx, Filter{SubscriptionID: subscriptionID, ResourceGroup: group, After: after, Limit: limit})
+	ds, err := s.cfg.Store.Devices(ctx, Filter{SubscriptionID: subscriptionID, ResourceGroup: group, After: after, Limit: limit})
+	now := s.now()
+	for i := range ds {
+		ds[i].Status = ds[i].StatusAt(now, s.cfg.OfflineAfter)
+	}
+	return ds, err
 }
 
 // ListCursor is the paging cursor after d (Filter.After).

@@ -37,7 +37,8 @@ func (s *Server) newEdgeServices() error {
 	if a.alerts, err = alert.New(s.store, nil); err != nil {
 		return err
 	}
-	if a.edge, err = edge.New(edge.Config{Store: s.store, Identities: s.identity, Locks: a.locks, Operations: a.operations}); err != nil {
+	if a.edge, err = edge.New(edge.Config{Store: s.store, Identities: s.identity, Locks: a.locks, Operations: a.operations,
+		OfflineAfter: s.cfg.DeviceOfflineAfter}); err != nil {
 		return err
 	}
 	a.activation, err = activation.New(activation.Config{
