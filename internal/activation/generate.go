@@ -330,25 +330,23 @@ func (s *Service) Begin(ctx context.Context, caller principal.Principal, id reso
 			}
 		}
 	}
-	op, err := s.cfg.Operations.Start(ctx, operation.StartRequest{Kind: GenerateKind, SubscriptionID: id.SubscriptionID(),
-		ResourceID: id.String(), PrincipalID: caller.ObjectID, Input: in})
-	if err != nil {
-		return operation.Operation{}, err
-	}
-	// Claim the device for this operation. Should another request have
-	// claimed it in between, this operation fails at its first run
-	// (run checks the claim) and the caller hears of the other one.
+	// Claim the device for the operation before it exists, so that its
+	// handler, which may start at once on another replica, finds the
+	// claim. Should the Start below fail, the claim names an operation
+	// that does not exist, which checkBusy treats as free.
+	opID := operation.NewID()
 	_, err = s.cfg.Devices.Update(ctx, id, func(cur *edge.Device) error {
-		if cur.GenerateOp != "" && cur.GenerateOp != d.GenerateOp {
+		if cur.GenerateOp != d.GenerateOp {
 			return busy(cur.GenerateOp)
 		}
-		cur.GenerateOp = op.ID
+		cur.GenerateOp = opID
 		return nil
 	})
 	if err != nil {
 		return operation.Operation{}, err
 	}
-	return op, nil
+	return s.cfg.Operations.Start(ctx, operation.StartRequest{ID: opID, Kind: GenerateKind, SubscriptionID: id.SubscriptionID(),
+		ResourceID: id.String(), PrincipalID: caller.ObjectID, Input: in})
 }
 
 // checkBusy fails when another generation is running for d.

@@ -164,7 +164,11 @@ func newEdgeCmd(a *app) *cobra.Command {
 		newGroup("extended-info", "Show an edge resource's extended information",
 			newEdgeExtendedInfoShowCmd(a)),
 		newGroup("alert", "Show an edge resource's alerts",
-			newEdgeAlertListCmd(a), newEdgeAlertShowCmd(a)))
+			newEdgeAlertListCmd(a), newEdgeAlertShowCmd(a)),
+		newGroup("secrets", "Sync and show the secrets a device escrows in its key vault",
+			newEdgeSecretsSyncCmd(a), newEdgeSecretsShowCmd(a)),
+		newGroup("secret", "Send secrets to an edge resource's device",
+			newEdgeSecretSendCmd(a)))
 }
 
 func newEdgeCreateCmd(a *app) *cobra.Command {

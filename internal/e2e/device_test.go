@@ -78,6 +78,7 @@ func (d *testDevice) pin(t testing.TB, key string) activationkey.Key {
 	}
 	d.base = strings.TrimSuffix(k.URL, "/")
 	insecure := &http.Client{Transport: &http.Transport{DialContext: loopback, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer insecure.CloseIdleConnections()
 	resp, err := insecure.Get(d.base + devicewire.PathCA)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,9 @@ func (d *testDevice) activate(t testing.TB, key string) (int, string) {
 	t.Helper()
 	k := d.pin(t, key)
 	body, _ := json.Marshal(devicewire.ActivateRequest{ActivationKey: key, SerialNumber: d.serial, CSR: d.csr, HPKEPublicKey: d.hpkePK})
-	resp, err := d.client().Post(d.base+devicewire.PathActivate, "application/json", bytes.NewReader(body))
+	c := d.client()
+	defer c.CloseIdleConnections()
+	resp, err := c.Post(d.base+devicewire.PathActivate, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +119,9 @@ func (d *testDevice) activate(t testing.TB, key string) (int, string) {
 	der, err := x509.ParseCertificate(pemBlock(t, d.act.Certificate))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d.mtls != nil {
+		d.mtls.CloseIdleConnections()
 	}
 	d.mtls = d.client(tls.Certificate{Certificate: [][]byte{der.Raw}, PrivateKey: d.key, Leaf: der})
 	return resp.StatusCode, ""

@@ -237,6 +237,10 @@ func (s *Service) handler(kind string) Handler {
 
 // StartRequest asks for a new operation.
 type StartRequest struct {
+	// ID is the operation's id; empty for a new random one. A caller that
+	// must record the id before the operation can run (and so before
+	// Start) chooses it with NewID.
+	ID             string
 	Kind           string
 	SubscriptionID string
 	ResourceID     string
@@ -260,8 +264,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Operation, error
 		}
 		input = b
 	}
+	id := req.ID
+	if id == "" {
+		id = NewID()
+	}
 	op := Operation{
-		ID:             principal.NewID(),
+		ID:             id,
 		SubscriptionID: req.SubscriptionID,
 		Kind:           req.Kind,
 		ResourceID:     req.ResourceID,
@@ -279,6 +287,9 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Operation, error
 	}
 	return op, nil
 }
+
+// NewID returns a new operation id.
+func NewID() string { return principal.NewID() }
 
 // Get returns the operation id of subscriptionID. An operation of another
 // subscription is NotFound, like one that does not exist: status URLs are
