@@ -76,8 +76,18 @@ func startInProcess(t *testing.T, dir, listen string, log io.Writer) *inproc {
 // ("" for SQLite in dir).
 func startInProcessDB(t *testing.T, dir, listen, databaseURL string, log io.Writer) *inproc {
 	t.Helper()
+	return startInProcessWith(t, dir, listen, databaseURL, log, nil)
+}
+
+// startInProcessWith is startInProcessDB with edit applied to the
+// configuration first (nil: none).
+func startInProcessWith(t *testing.T, dir, listen, databaseURL string, log io.Writer, edit func(*config.Config)) *inproc {
+	t.Helper()
 	cfg := config.Config{DataDir: dir, Listen: listen, DNSSuffix: "localhost", LogFormat: "text", LogLevel: "info",
 		DatabaseURL: databaseURL}
+	if edit != nil {
+		edit(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
