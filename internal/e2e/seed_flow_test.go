@@ -217,4 +217,3 @@ func readSecret(t *testing.T, sc *azsecrets.Client, name string) string {
 	}
 	return *res.Value
 }
-
