@@ -18,16 +18,26 @@ func TestSecretRoundTripAndBinding(t *testing.T) {
 	}
 	other := bytes.Repeat([]byte{8}, CIKSize)
 	for name, open := range map[string]func() ([]byte, error){
-		"other resource": func() ([]byte, error) { return OpenSecret(testCIK, "/subscriptions/s/x", "BMCDefaultUserPassword", "push-1", sealed) },
-		"other name":     func() ([]byte, error) { return OpenSecret(testCIK, "/subscriptions/s/r", "SystemVolumeBitLockerRecoveryKey", "push-1", sealed) },
-		"other push":     func() ([]byte, error) { return OpenSecret(testCIK, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-2", sealed) },
-		"other key":      func() ([]byte, error) { return OpenSecret(other, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-1", sealed) },
+		"other resource": func() ([]byte, error) {
+			return OpenSecret(testCIK, "/subscriptions/s/x", "BMCDefaultUserPassword", "push-1", sealed)
+		},
+		"other name": func() ([]byte, error) {
+			return OpenSecret(testCIK, "/subscriptions/s/r", "SystemVolumeBitLockerRecoveryKey", "push-1", sealed)
+		},
+		"other push": func() ([]byte, error) {
+			return OpenSecret(testCIK, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-2", sealed)
+		},
+		"other key": func() ([]byte, error) {
+			return OpenSecret(other, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-1", sealed)
+		},
 		"flipped bit": func() ([]byte, error) {
 			b := bytes.Clone(sealed)
 			b[len(b)/2] ^= 1
 			return OpenSecret(testCIK, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-1", b)
 		},
-		"truncated": func() ([]byte, error) { return OpenSecret(testCIK, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-1", sealed[:10]) },
+		"truncated": func() ([]byte, error) {
+			return OpenSecret(testCIK, "/subscriptions/s/r", "BMCDefaultUserPassword", "push-1", sealed[:10])
+		},
 	} {
 		if _, err := open(); !errors.Is(err, ErrOpen) {
 			t.Errorf("%s: err = %v, want ErrOpen", name, err)
