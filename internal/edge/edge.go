@@ -227,4 +227,7 @@ type Store interface {
 	// DeleteDevice removes a device for good, with its activation keys and
 	// alerts; errkind.NotFound when it is gone.
 	DeleteDevice(ctx context.Context, uid string) error
+	// DevicesByVault lists the devices whose Link.VaultID is vaultID
+	// (compared ignoring case), through an index.
+	DevicesByVault(ctx context.Context, vaultID string) ([]Device, error)
 }

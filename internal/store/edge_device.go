@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/edge"
@@ -123,10 +124,10 @@ func (s *Store) InsertDevice(ctx context.Context, d edge.Device) error {
 	}
 	group, name := lower(d.ID.ResourceGroupName()), lower(d.Name())
 	_, err = s.write.ExecContext(ctx, `INSERT INTO edge_devices (uid, name_key, subscription_id, group_key, sort_key,
-		id, tenant_id, doc, created_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		id, tenant_id, doc, created_at, updated_at, version, vault_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		d.UID, name, d.ID.SubscriptionID(), group, group+"/"+name, d.ID.String(), d.TenantID, doc,
-		d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), d.Version)
+		d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), d.Version, strings.ToLower(d.Link.VaultID))
 	return s.wrap(err, "edge resource")
 }
 
@@ -139,9 +140,9 @@ func (s *Store) UpdateDevice(ctx context.Context, d edge.Device, version int64) 
 		return err
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE edge_devices SET tenant_id = $1, doc = $2, created_at = $3,
-		updated_at = $4, version = $5
-		WHERE uid = $6 AND version = $7`,
-		d.TenantID, doc, d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), d.Version, d.UID, version)
+		updated_at = $4, version = $5, vault_key = $6
+		WHERE uid = $7 AND version = $8`,
+		d.TenantID, doc, d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), d.Version, strings.ToLower(d.Link.VaultID), d.UID, version)
 	if err := s.mustAffect(res, err, "edge resource"); errkind.KindOf(err) == errkind.NotFound {
 		return edge.ErrChanged
 	} else if err != nil {
@@ -309,4 +310,24 @@ func warnings(ws []warningDoc) []edge.Warning {
 		out = append(out, edge.Warning{Step: w.Step, Message: w.Message})
 	}
 	return out
+}
+
+// DevicesByVault implements edge.Store: the devices whose escrow uses the
+// vault id (any case).
+func (s *Store) DevicesByVault(ctx context.Context, vaultID string) ([]edge.Device, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+deviceColumns+` FROM edge_devices WHERE vault_key = $1 ORDER BY uid`,
+		strings.ToLower(vaultID))
+	if err != nil {
+		return nil, s.wrap(err, "edge resources")
+	}
+	defer rows.Close()
+	var out []edge.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, s.wrap(err, "edge resource")
+		}
+		out = append(out, d)
+	}
+	return out, s.wrap(rows.Err(), "edge resources")
 }
