@@ -160,7 +160,7 @@ func (c identityVaultClient) GetSecretAs(ctx context.Context, identityID, vaultU
 	if err != nil {
 		return sensitive.String{}, err
 	}
-	return identityVaultReader{c.s}.ReadSecretAs(ctx, p, vaultURI, name, version)
+	return identityVaultReader(c).ReadSecretAs(ctx, p, vaultURI, name, version)
 }
 
 func (c identityVaultClient) SetSecretAs(ctx context.Context, identityID, vaultURI, name string, value sensitive.String) (string, error) {
@@ -172,7 +172,7 @@ func (c identityVaultClient) SetSecretAs(ctx context.Context, identityID, vaultU
 	if err != nil {
 		return "", err
 	}
-	rec, err := identityVaultReader{c.s}.do(ctx, p, http.MethodPut, vaultURI, "/secrets/"+url.PathEscape(name), body)
+	rec, err := identityVaultReader(c).do(ctx, p, http.MethodPut, vaultURI, "/secrets/"+url.PathEscape(name), body)
 	if err != nil {
 		return "", err
 	}
