@@ -15,10 +15,15 @@ build: ## build bin/edgevault and bin/edgevault-agent
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/edgevault ./cmd/edgevault-agent
 
 test: js-deps ## run every test with the race detector (PostgreSQL too when EDGEVAULT_TEST_POSTGRES_URL is set)
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
+	@# The activation race (10,000 concurrent activations) runs without the
+	@# race detector, which would make it take many minutes; it is a test of
+	@# the database's single-winner update, not of memory races.
+	$(GO) test -count=1 -timeout 10m -run '^TestActivationRace$$' ./internal/e2e/
 
 test-pg: js-deps ## run the tests with PostgreSQL at $(PG_URL)
-	EDGEVAULT_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -race -count=1 $(PKGS)
+	EDGEVAULT_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -race -count=1 -timeout 25m $(PKGS)
+	EDGEVAULT_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -count=1 -timeout 10m -run '^TestActivationRace$$' ./internal/e2e/
 
 js-deps: ## install the JS SDK test's npm packages (skipped without npm; the JS test then skips)
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix test/js --no-audit --no-fund --loglevel=error; else echo "npm not found: the JS SDK test will be skipped"; fi
