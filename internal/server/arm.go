@@ -143,6 +143,10 @@ func (s *Server) startQueue(ctx context.Context) error {
 	var swept sync.WaitGroup
 	swept.Go(func() { s.arm.vaults.RunSweeper(sweepCtx, time.Hour) })
 	swept.Go(func() { s.arm.secrets.RunSweeper(sweepCtx, time.Hour) })
+	// The edge resources' escrow health: a bounded batch of devices every
+	// 2 seconds (alerts an event missed, access policies edited, devices
+	// gone quiet).
+	swept.Go(func() { s.arm.edge.RunReconciler(sweepCtx, 2*time.Second) })
 	s.closers = append(s.closers, func() { stopSweep(); swept.Wait() })
 	// Audit delivery to storage accounts: stops before the queue.
 	if err := s.startAuditExport(); err != nil {
