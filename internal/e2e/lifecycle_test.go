@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/edgevault/edgevault/internal/agent"
 	"github.com/edgevault/edgevault/internal/config"
 	"github.com/edgevault/edgevault/internal/devicewire"
+	"github.com/edgevault/edgevault/internal/server"
 )
 
 // lifecycleEnv is a server, an activated appliance running the real
@@ -30,11 +32,11 @@ type lifecycleEnv struct {
 	vaultURI  string
 }
 
-func newLifecycleEnv(t *testing.T, device string) *lifecycleEnv {
+func newLifecycleEnv(t *testing.T, device string, options ...func(*server.Options)) *lifecycleEnv {
 	t.Helper()
 	srv := startInProcessWith(t, t.TempDir(), "127.0.0.1:0", "", nil, func(c *config.Config) {
 		c.DeviceHeartbeat, c.DeviceOfflineAfter = time.Second, 5*time.Second
-	})
+	}, options...)
 	e := &lifecycleEnv{edgeEnv: newEdgeEnv(t, srv, srv.boot.ServicePrincipal.ClientID, srv.boot.ServicePrincipal.ClientSecret)}
 	e.group(t, "life-rg")
 	e.createDevice(t, "life-rg", device)
@@ -307,4 +309,47 @@ func (e *lifecycleEnv) overview(t *testing.T, device string) (state, action stri
 		t.Fatalf("securityOverview: %d", code)
 	}
 	return o.KeyVault.State, o.RecoveryAction
+}
+
+// TestLifecycleVaultPurgedNewVault: the vault is deleted and its retention
+// passes (the vaults' clock moved 91 days on); it can no longer be
+// recovered, so the recovery asks for a new name, creates that vault, and
+// the appliance pushes its secrets, the CIK included, into it.
+func TestLifecycleVaultPurgedNewVault(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	e := newLifecycleEnv(t, "dbe-purge", func(o *server.Options) { o.VaultClock = clock })
+	ctx := context.Background()
+	recovery := deviceSecret(t, e.agent, devicewire.SystemVolumeBitLockerRecoveryKey)
+	e.deleteVaultAccidentally(t)
+	offset.Store(int64(91 * 24 * time.Hour))
+	if state, action := e.overview(t, "dbe-purge"); state != "Purged" || action != "RecoverKeyVaultWithNewName" {
+		t.Errorf("overview after retention: %s, %s", state, action)
+	}
+	if _, err := e.action(t, "dbe-purge", "recoverKeyVault", nil); errorCode(err) != "KeyVaultNameRequired" {
+		t.Fatalf("recover without a name after retention: %v", err)
+	}
+	if _, err := e.action(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "b@d"}); errorCode(err) != "VaultNameNotValid" {
+		t.Fatalf("recover with an invalid name: %v", err)
+	}
+	res, err := e.action(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "kv-purge-new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res["action"] != "Created" || !strings.HasSuffix(res["keyVaultId"].(string), "/kv-purge-new") {
+		t.Fatalf("recover = %v", res)
+	}
+	e.waitSynced(t, "dbe-purge")
+	info := e.extendedInfo(t, "dbe-purge")
+	if !strings.HasSuffix(*info.ClientSecretStoreID, "/kv-purge-new") || !strings.HasPrefix(*info.ClientSecretStoreURL, "https://kv-purge-new.vault.") {
+		t.Fatalf("extended info points at %s", *info.ClientSecretStoreID)
+	}
+	e.vaultName, e.vaultURI = "kv-purge-new", *info.ClientSecretStoreURL
+	sc := e.secretsClient(t)
+	if got := readSecret(t, sc, devicewire.SystemVolumeBitLockerRecoveryKey); got != recovery {
+		t.Error("the recovery key in the new vault is not the appliance's")
+	}
+	if _, err := sc.GetSecret(ctx, *info.ChannelIntegrityKeyName, *info.ChannelIntegrityKeyVersion, nil); err != nil {
+		t.Errorf("the CIK is not in the new vault: %v", err)
+	}
 }
