@@ -72,7 +72,7 @@ var rules = map[string][]string{
 	"internal/diagnostics":    append([]string{"internal/lock"}, vocabulary...),
 	"internal/auditexport":    append([]string{"internal/audit", "internal/blob"}, vocabulary...),
 
-	"internal/edge":       append([]string{"internal/lock", "internal/operation"}, vocabulary...),
+	"internal/edge":       append([]string{"internal/lock", "internal/operation", "internal/alert"}, vocabulary...),
 	"internal/alert":      vocabulary,
 	"internal/activation": append([]string{"internal/edge", "internal/alert", "internal/operation", "internal/keyvault", "internal/secret", "internal/lock", "internal/storageaccount", "internal/diagnostics", "internal/provider"}, vocabulary...),
 

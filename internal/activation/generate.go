@@ -74,12 +74,14 @@ type Devices interface {
 	ByUID(ctx context.Context, uid string) (edge.Device, error)
 	Update(ctx context.Context, id resource.ID, change func(*edge.Device) error) (edge.Device, error)
 	QueueCustomerSecret(ctx context.Context, id resource.ID, cs edge.CustomerSecret) (edge.Device, error)
+	RequestSync(ctx context.Context, id resource.ID) (string, error)
 }
 
 // Vaults manages key vaults (keyvault.Service).
 type Vaults interface {
 	CheckNew(ctx context.Context, id resource.ID) (bool, error)
 	Get(ctx context.Context, id resource.ID) (keyvault.Vault, error)
+	Lookup(ctx context.Context, id resource.ID) (keyvault.Vault, keyvault.Status, error)
 	Put(ctx context.Context, caller principal.Principal, id resource.ID, spec keyvault.Spec) (keyvault.Vault, bool, error)
 	UpdateAccessPolicies(ctx context.Context, id resource.ID, kind keyvault.PolicyUpdate, given []keyvault.AccessPolicy) (keyvault.Vault, error)
 	URI(name string) string
@@ -112,6 +114,7 @@ type Diagnostics interface {
 type Identities interface {
 	Principal(ctx context.Context, objectID string) (principal.Principal, error)
 	SetManagedIdentityEnabled(ctx context.Context, objectID string, enabled bool) error
+	CreateManagedIdentity(ctx context.Context, tenantID, displayName string) (principal.Principal, error)
 }
 
 // Providers registers resource providers (provider.Service).
@@ -224,6 +227,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg}
 	cfg.Operations.Register(GenerateKind, s.run)
+	cfg.Operations.Register(RecoverKind, s.runRecover)
+	cfg.Operations.Register(ReconfigureKind, s.runReconfigure)
 	return s, nil
 }
 
@@ -232,7 +237,9 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 // input is the operation's input: everything decided when it started, so
 // a resumed attempt decides nothing again.
 type input struct {
-	DeviceUID   string `json:"deviceUid"`
+	DeviceUID string `json:"deviceUid"`
+	// Mode is a recovery's: "recover" or "new" (recover.go).
+	Mode        string `json:"mode,omitempty"`
 	VaultName   string `json:"vaultName"`
 	StorageName string `json:"storageName"`
 	// Warnings are non-blocking problems found when the request arrived

@@ -31,6 +31,21 @@ type Type string
 const (
 	StorageAccountMissing    Type = "AuditStorageAccountNotConfigured"
 	DiagnosticSettingMissing Type = "KeyVaultDiagnosticSettingNotConfigured"
+	// KeyVaultDeleted: the device's vault was deleted (soft-deleted or
+	// purged).
+	KeyVaultDeleted Type = "KeyVaultDeleted"
+	// KeyVaultNotConfigured: the device has no vault (after a deletion
+	// with consent it is gone for good; before activation it is expected
+	// and not raised).
+	KeyVaultNotConfigured Type = "KeyVaultNotConfigured"
+	// KeyVaultAccessDenied: the managed identity could not access the
+	// vault (no access policy, or the identity is disabled or deleted).
+	KeyVaultAccessDenied Type = "KeyVaultAccessDenied"
+	// SecretsNotRetrieved: the service could not write or read the
+	// device's secrets in the vault.
+	SecretsNotRetrieved Type = "KeyVaultSecretsNotRetrieved"
+	// DeviceOffline: the appliance stopped heart-beating.
+	DeviceOffline Type = "DeviceOffline"
 )
 
 // Alert is one alert of a device.

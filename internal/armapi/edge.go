@@ -187,19 +187,35 @@ func (h *Handler) patchDevice(w http.ResponseWriter, q *request) {
 }
 
 // deleteDevice starts the deletion: 202 with the operation's URLs, or 204
-// when there is no such device.
+// when there is no such device. deleteKeyVault=true is the person's
+// consent to soft-delete the device's vault too; the caller must then be
+// allowed to delete that vault, or nothing happens.
 func (h *Handler) deleteDevice(w http.ResponseWriter, q *request) {
 	err := h.requireGroup(q, false)
+	deleteVault := false
+	switch v := q.Request.URL.Query().Get("deleteKeyVault"); strings.ToLower(v) {
+	case "", "false":
+	case "true":
+		deleteVault = true
+	default:
+		err = errkind.E(errkind.Invalid, "The query parameter deleteKeyVault must be true or false, not '%s'.", truncate(v))
+	}
 	if err == nil {
 		if cur, gerr := h.cfg.Edge.Get(q.ctx(), deviceID(q)); gerr == nil {
 			err = arm.CheckPreconditions(q.Request, true, deviceETag(cur))
+			if err == nil && deleteVault && cur.Link.VaultID != "" {
+				var vault resource.ID
+				if vault, err = resource.Parse(cur.Link.VaultID); err == nil {
+					err = h.cfg.RBAC.Authorize(q.ctx(), q.caller.Principal, actVaultDelete, vault)
+				}
+			}
 		}
 	}
 	if err != nil {
 		writeError(w, q.Request, err)
 		return
 	}
-	op, existed, err := h.cfg.Edge.BeginDelete(q.ctx(), q.caller.Principal, deviceID(q))
+	op, existed, err := h.cfg.Edge.BeginDelete(q.ctx(), q.caller.Principal, deviceID(q), deleteVault)
 	switch {
 	case err != nil:
 		writeError(w, q.Request, err)
@@ -441,4 +457,46 @@ func (h *Handler) sendSecret(w http.ResponseWriter, q *request) {
 		return
 	}
 	_ = httpx.WriteJSON(w, http.StatusOK, arm.EdgeSendSecretResponse{ID: cs.ID, Name: cs.Name, State: "Queued"})
+}
+
+// recoverKeyVault starts the recovery of the device's key vault (the
+// portal's "Recover key vault → Configure"): 202 with its URLs.
+func (h *Handler) recoverKeyVault(w http.ResponseWriter, q *request) {
+	var body arm.GenerateActivationKeyRequest // {"keyVaultName"?}
+	var err error
+	if q.Request.ContentLength != 0 {
+		err = arm.DecodeBody(q.Request, &body)
+	}
+	if err == nil {
+		err = h.requireGroup(q, true)
+	}
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	op, err := h.cfg.Activation.BeginRecover(q.ctx(), q.caller.Principal, deviceID(q), body.KeyVaultName)
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	h.writeAccepted(w, q, op)
+}
+
+// reconfigureManagedIdentity starts restoring the identity's access.
+func (h *Handler) reconfigureManagedIdentity(w http.ResponseWriter, q *request) {
+	err := h.requireGroup(q, true)
+	if err == nil && q.Request.ContentLength > 0 {
+		var body struct{}
+		err = arm.DecodeBody(q.Request, &body)
+	}
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	op, err := h.cfg.Activation.BeginReconfigure(q.ctx(), q.caller.Principal, deviceID(q))
+	if err != nil {
+		writeError(w, q.Request, err)
+		return
+	}
+	h.writeAccepted(w, q, op)
 }

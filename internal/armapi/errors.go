@@ -3,6 +3,7 @@ package armapi
 import (
 	"context"
 	"errors"
+	"github.com/edgevault/edgevault/internal/activation"
 	"github.com/edgevault/edgevault/internal/edge"
 	"log/slog"
 	"net/http"
@@ -64,6 +65,8 @@ var errorTable = []errorRow{
 	{sentinel: edge.ErrNameInvalid, status: http.StatusBadRequest, code: "InvalidResourceName"},
 	{sentinel: edge.ErrLocationChanged, status: http.StatusBadRequest, code: "InvalidResourceLocation"},
 	{sentinel: edge.ErrBusy, status: http.StatusConflict, code: "AnotherOperationInProgress"},
+	{sentinel: activation.ErrNothingToRecover, status: http.StatusConflict, code: "NothingToRecover"},
+	{sentinel: activation.ErrVaultNameRequired, status: http.StatusBadRequest, code: "KeyVaultNameRequired"},
 	{sentinel: edge.ErrOffline, status: http.StatusConflict, code: "DeviceOffline"},
 	{sentinel: edge.ErrReplay, status: http.StatusConflict, code: "PushReplayed"},
 	{sentinel: errMissingToken, status: http.StatusUnauthorized, code: "AuthenticationFailed"},

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,6 +164,7 @@ func newEdgeCmd(a *app) *cobra.Command {
 			newEdgeGenerateCmd(a), newEdgeKeyListCmd(a), newEdgeRevokeCmd(a)),
 		newGroup("security", "Show what protects an edge resource's secrets",
 			newEdgeSecurityShowCmd(a)),
+		newEdgeRecoverCmd(a), newEdgeReconfigureCmd(a),
 		newGroup("extended-info", "Show an edge resource's extended information",
 			newEdgeExtendedInfoShowCmd(a)),
 		newGroup("alert", "Show an edge resource's alerts",
@@ -308,76 +312,210 @@ func newEdgeListCmd(a *app) *cobra.Command {
 
 func newEdgeDeleteCmd(a *app) *cobra.Command {
 	var f edgeFlags
-	var yes, noWait bool
+	var yes, deleteVault, noWait bool
 	cmd := &cobra.Command{
-		Use:   "delete --name NAME --resource-group RG [--yes] [--no-wait]",
-		Short: "Delete an edge resource",
-		Long: "Delete an edge resource with its activation keys, alerts and managed identity. Its key\n" +
-			"vault and audit storage account are kept. Unless --yes is given, the name of the\n" +
-			"resource must be typed back on stdin. Deletion is a long-running operation: the\n" +
-			"command waits for it to end unless --no-wait is given.",
+		Use:   "delete --name NAME --resource-group RG [--yes [--delete-key-vault]] [--no-wait]",
+		Short: "Delete an edge resource, and its key vault if you say so",
+		Long: "Delete an edge resource with its activation keys, alerts and managed identity. Two\n" +
+			"questions come first, answered on stdin: the name of the resource, typed back; then\n" +
+			"whether its key vault goes too, which takes a typed Yes (anything else keeps the vault\n" +
+			"and its lock). A deleted vault is soft-deleted: recoverable for its retention period.\n" +
+			"The audit storage account and its logs are kept either way. For scripts, --yes skips\n" +
+			"both questions and keeps the vault; --yes --delete-key-vault deletes it too.\n" +
+			"Deletion is a long-running operation: the command waits for it unless --no-wait.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(); err != nil {
 				return err
 			}
-			if !yes {
-				if err := confirmEdgeDelete(cmd, f.name); err != nil {
-					return err
-				}
-			}
-			c, u, err := f.open("")
+			c, _, err := f.open("")
 			if err != nil {
 				return err
 			}
+			w := cmd.ErrOrStderr()
+			kv, err := c.deviceVault(cmd.Context(), &f)
+			if client.IsNotFound(err) {
+				fmt.Fprintf(w, "Edge resource %s did not exist.\n", f.name)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			consent, err := deleteConsent(cmd, f.name, kv, yes, deleteVault)
+			if err != nil {
+				return err
+			}
+			p, err := f.path(c)
+			if err != nil {
+				return err
+			}
+			u := c.url(p, edgeAPIVersion, url.Values{"deleteKeyVault": {strconv.FormatBool(consent)}})
 			r, err := c.do(cmd.Context(), http.MethodDelete, u, nil, nil)
 			if err != nil {
-				return err
+				return withVaultDeleteHint(err, consent, kv.name)
 			}
 			if r.status == http.StatusNoContent {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Edge resource %s did not exist.\n", f.name)
+				fmt.Fprintf(w, "Edge resource %s did not exist.\n", f.name)
 				return nil
 			}
 			if err := a.finish(cmd, c, u, r, noWait, "Deleting edge resource '"+f.name+"'"); err != nil {
 				return err
 			}
 			if r.status == http.StatusAccepted && noWait {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Deletion of edge resource %s started.\n", f.name)
+				fmt.Fprintf(w, "Deletion of edge resource %s started.\n", f.name)
+				printDeleteOutcome(w, kv, consent, false)
 				return nil
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "Deleted edge resource %s.\n", f.name)
+			fmt.Fprintf(w, "Deleted edge resource %s, its activation keys, alerts and managed identity.\n", f.name)
+			printDeleteOutcome(w, kv, consent, true)
 			return nil
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for the name to be typed back")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "ask nothing: do not ask for the name, and keep the key vault unless --delete-key-vault")
+	cmd.Flags().BoolVar(&deleteVault, "delete-key-vault", false, "with --yes, soft-delete the key vault too (without --yes, the question is still asked)")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "do not wait for the deletion to finish; print its status URL")
 	return cmd
 }
 
-// confirmEdgeDelete asks the person to agree to what deleting the edge
-// resource does, before any request is sent. Today that is the resource's
-// name typed back on stdin (a terminal or a pipe: `echo NAME | edgevault
-// edge delete ...` is a deliberate answer too); a missing or different
-// name refuses.
-//
-// The vault-consent question of #8 (Lifecycle: what becomes of the key
-// vault and the audit storage account) belongs here, after the name, and
-// its answer in the DELETE request.
-func confirmEdgeDelete(cmd *cobra.Command, name string) error {
+// deleteConsent asks the delete questions, unless yes: the name typed
+// back, then whether the key vault goes too. It returns the consent to
+// delete the vault: a typed Yes, or --yes --delete-key-vault.
+func deleteConsent(cmd *cobra.Command, name string, kv deviceVaultInfo, yes, deleteVault bool) (bool, error) {
+	in := bufio.NewReader(cmd.InOrStdin()) // one reader: the answers are lines of one input
+	if !yes {
+		if err := confirmEdgeDelete(cmd, in, name, kv); err != nil {
+			return false, err
+		}
+	}
+	switch {
+	case kv.name == "":
+		return false, nil
+	case kv.gone:
+		fmt.Fprintf(cmd.ErrOrStderr(), "Key vault %s is already deleted; it is left as it is.\n", kv.name)
+		return false, nil
+	case yes:
+		return deleteVault, nil
+	}
+	return askVaultDelete(cmd, in, kv)
+}
+
+// confirmEdgeDelete says what deleting the edge resource does and asks the
+// person to type its name back on in (a terminal or a pipe: `echo NAME |
+// edgevault edge delete ...` is a deliberate answer too), before anything
+// is changed; a missing or different name refuses.
+func confirmEdgeDelete(cmd *cobra.Command, in *bufio.Reader, name string, kv deviceVaultInfo) error {
 	w := cmd.ErrOrStderr()
 	fmt.Fprintf(w, "Deleting edge resource '%s' deletes its activation keys, alerts and managed identity;\n", name)
-	fmt.Fprintf(w, "its key vault and audit storage account are kept.\n")
-	fmt.Fprintf(w, "Type the name of the edge resource to confirm: ")
-	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	switch {
+	case kv.name == "":
+		fmt.Fprintln(w, "it has no key vault.")
+	case kv.gone:
+		fmt.Fprintln(w, "its audit storage account and logs are kept.")
+	default:
+		fmt.Fprintf(w, "its audit storage account and logs are kept. You are asked next whether its key vault %s goes too.\n", kv.name)
+	}
+	line, err := ask(cmd, in, "Type the name of the edge resource to confirm: ")
+	if err != nil {
+		return err
+	}
+	if line != name {
+		return fmt.Errorf("cancelled: the name typed does not match; edge resource %s was not deleted", name)
+	}
+	return nil
+}
+
+// askVaultDelete asks whether the device's key vault goes too. Only the
+// exact answer "Yes" consents: the vault holds the device's recovery keys,
+// and a mistyped or absent answer must keep it.
+func askVaultDelete(cmd *cobra.Command, in *bufio.Reader, kv deviceVaultInfo) (bool, error) {
+	line, err := ask(cmd, in, fmt.Sprintf("Also delete key vault %s? It stays recoverable for %s. Type Yes to delete it, anything else keeps it: ",
+		kv.name, kv.retentionText()))
+	return line == "Yes", err
+}
+
+// ask prints prompt on stderr and reads one line of in, without its
+// surrounding spaces; end of input is an empty answer.
+func ask(cmd *cobra.Command, in *bufio.Reader, prompt string) (string, error) {
+	w := cmd.ErrOrStderr()
+	fmt.Fprint(w, prompt)
+	line, err := in.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read answer: %w", err)
+		return "", fmt.Errorf("read answer: %w", err)
 	}
 	if !isTerminal(cmd.InOrStdin()) {
 		fmt.Fprintln(w) // a piped answer is not echoed: end the prompt's line
 	}
-	if strings.TrimSpace(line) != name {
-		return fmt.Errorf("cancelled: the name typed does not match; edge resource %s was not deleted", name)
+	return strings.TrimSpace(line), nil
+}
+
+// deviceVaultInfo is what the delete questions and summary say of the
+// edge resource's key vault.
+type deviceVaultInfo struct {
+	name string // "" when the resource has no vault
+	// retentionDays is the vault's soft-delete retention; nil when it
+	// could not be read.
+	retentionDays *int
+	gone          bool // the vault is deleted already
+}
+
+func (v deviceVaultInfo) retentionText() string {
+	if v.retentionDays == nil {
+		return "its soft-delete retention period"
 	}
-	return nil
+	return daysText(v.retentionDays)
+}
+
+// deviceVault reads which key vault the edge resource f names has (its
+// extended information's clientSecretStoreId), and the vault's retention.
+// An error is the edge resource's; the vault's own is reflected in the
+// answer: deleted already, or retention unknown.
+func (c *armClient) deviceVault(ctx context.Context, f *edgeFlags) (deviceVaultInfo, error) {
+	var out deviceVaultInfo
+	x, err := c.getExtendedInfo(ctx, f)
+	if err != nil || x.Properties.ClientSecretStoreID == "" {
+		return out, err
+	}
+	id, err := resource.Parse(x.Properties.ClientSecretStoreID)
+	if err != nil {
+		return out, fmt.Errorf("the server named the edge resource's key vault %q: %w", x.Properties.ClientSecretStoreID, err)
+	}
+	out.name = id.Name()
+	var v vault
+	_, err = c.do(ctx, http.MethodGet, c.url(id.String(), keyVaultAPIVersion, nil), nil, &v)
+	out.gone = client.IsNotFound(err)
+	if err == nil {
+		out.retentionDays = v.Properties.SoftDeleteRetentionInDays
+	}
+	return out, nil
+}
+
+// printDeleteOutcome says what became of the key vault and the audit
+// storage account, or, before the deletion has run, what will.
+func printDeleteOutcome(w io.Writer, kv deviceVaultInfo, consent, done bool) {
+	is, are := "will be", "will be"
+	if done {
+		is, are = "was", "were"
+	}
+	switch {
+	case kv.name == "":
+		return // nothing was set up around it
+	case kv.gone:
+	case consent:
+		fmt.Fprintf(w, "Key vault %s %s soft-deleted: recoverable for %s with 'edgevault keyvault recover --name %s'.\n",
+			kv.name, is, kv.retentionText(), kv.name)
+	default:
+		fmt.Fprintf(w, "Key vault %s %s kept, with its lock.\n", kv.name, is)
+	}
+	fmt.Fprintf(w, "The audit storage account and its logs %s kept.\n", are)
+}
+
+// withVaultDeleteHint explains a refusal of a deletion with the vault:
+// nothing was deleted, and the resource alone can still go.
+func withVaultDeleteHint(err error, consent bool, vault string) error {
+	var e *client.APIError
+	if !consent || !errors.As(err, &e) || e.Status != http.StatusForbidden {
+		return err
+	}
+	return fmt.Errorf("%w\nNothing was deleted: you may not delete key vault %s. Delete the edge resource alone by answering anything but Yes (or without --delete-key-vault)", err, vault)
 }

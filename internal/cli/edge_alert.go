@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ func (a edgeAlert) record() record {
 		{"id", a.Name}, {"title", p.Title}, {"severity", p.Severity}, {"status", a.status()},
 		{"type", p.AlertType}, {"appeared", timeText(p.AppearedAtDateTime)},
 		{"error code", p.ErrorDetails.ErrorCode}, {"error message", p.ErrorDetails.ErrorMessage},
+		{"occurrences", strconv.Itoa(p.ErrorDetails.Occurrences)},
 		{"recommendation", p.Recommendation},
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.DetailedInformation)) {
@@ -64,10 +66,11 @@ func newEdgeAlertListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{headers: []string{"ID", "SEVERITY", "STATUS", "APPEARED", "TITLE"}}
+			t := table{headers: []string{"SEVERITY", "TYPE", "STATUS", "APPEARED", "OCCURRENCES", "TITLE", "ID"}}
 			for _, al := range alerts {
-				t.rows = append(t.rows, []string{al.Name, al.Properties.Severity, al.status(),
-					timeText(al.Properties.AppearedAtDateTime), al.Properties.Title})
+				p := al.Properties
+				t.rows = append(t.rows, []string{p.Severity, p.AlertType, al.status(),
+					timeText(p.AppearedAtDateTime), strconv.Itoa(p.ErrorDetails.Occurrences), p.Title, al.Name})
 			}
 			return a.print(cmd.OutOrStdout(), alerts, t)
 		},

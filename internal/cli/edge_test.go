@@ -159,38 +159,6 @@ func TestEdgeGenerateGolden(t *testing.T) {
 	}
 }
 
-// TestEdgeDeleteConfirm checks that delete sends nothing unless the name
-// is typed back exactly.
-func TestEdgeDeleteConfirm(t *testing.T) {
-	for _, tc := range []struct {
-		stdin, args string
-		code        int
-		deleted     bool
-	}{
-		{stdin: "dbe-1\n", code: 0, deleted: true},
-		{stdin: "  dbe-1  \r\n", code: 0, deleted: true},
-		{stdin: "dbe-2\n", code: 1},
-		{stdin: "DBE-1\n", code: 1},
-		{stdin: "", code: 1},
-		{stdin: "", args: "--yes", code: 0, deleted: true},
-	} {
-		stubSleep(t)
-		_, e := newEdgeEnv(t)
-		args := []string{"edge", "delete", "-n", "dbe-1", "-g", "rg-edge"}
-		if tc.args != "" {
-			args = append(args, tc.args)
-		}
-		r := runCLI(t, tc.stdin, args...)
-		deleted := strings.Contains(strings.Join(e.requests, ","), "DELETE dbe-1")
-		if r.code != tc.code || deleted != tc.deleted {
-			t.Errorf("stdin %q %s: exit %d, deleted %v; want %d, %v\n%s", tc.stdin, tc.args, r.code, deleted, tc.code, tc.deleted, r.stderr)
-		}
-		if !tc.deleted && !strings.Contains(r.stderr, "was not deleted") {
-			t.Errorf("stdin %q: stderr %q", tc.stdin, r.stderr)
-		}
-	}
-}
-
 // TestEdgeSecurityView checks the security view's drawing, complete and
 // before any activation.
 func TestEdgeSecurityView(t *testing.T) {

@@ -20,6 +20,16 @@ var (
 	// RegenerateSteps are the steps of a generation for a resource that
 	// already has its vault: a new key, the vault untouched.
 	RegenerateSteps = []string{"RegenerateActivationKey", "IssueActivationKey"}
+	// RecoverSteps are the steps of recoverKeyVault (activation.RecoverSteps):
+	// the vault back (or a new one), its lock, the identity, a new audit
+	// trail, the identity's access, then the device's push.
+	RecoverSteps = []string{
+		"RecoverKeyVault", "LockKeyVault", "EnableManagedIdentity", "CreateAuditStorageAccount",
+		"CreateDiagnosticSetting", "GrantManagedIdentityAccess", "RequestDeviceSync", "WaitForDeviceSync",
+	}
+	// ReconfigureSteps are the steps of reconfigureManagedIdentity
+	// (activation.ReconfigureSteps).
+	ReconfigureSteps = []string{"EnableManagedIdentity", "GrantManagedIdentityAccess", "RequestDeviceSync"}
 )
 
 // StepTracker turns the lastCompletedStep values a poller sees into the
@@ -33,6 +43,11 @@ type StepTracker struct {
 	next int      // index in plan of the first step not yet reported
 	last string   // the last value observed
 }
+
+// NewStepTracker returns a tracker for an operation whose plan is known
+// from the request (RecoverSteps, ReconfigureSteps), which a step observed
+// cannot tell: those plans share step names with ActivationSteps.
+func NewStepTracker(plan []string) *StepTracker { return &StepTracker{plan: plan} }
 
 // Observe records that the operation's lastCompletedStep is step and
 // returns the steps to report now: those of the plan up to and including

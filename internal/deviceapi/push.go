@@ -112,6 +112,15 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request, d edge.Device) {
 		}
 		if err != nil {
 			out.Failed = true
+			switch errkind.KindOf(err) {
+			case errkind.PermissionDenied:
+				out.Denied = true
+			case errkind.NotFound:
+				out.VaultGone = true
+			}
+			if out.Reason == "" {
+				out.Reason = "The key vault did not store the device secret '" + name + "': " + errkind.Message(err)
+			}
 			res.Error = errkind.Message(err)
 			h.cfg.Logger.WarnContext(r.Context(), "device secret not stored", "device", d.ID.String(), "secret", name, "err", err)
 		}

@@ -81,7 +81,7 @@ func startInProcessDB(t *testing.T, dir, listen, databaseURL string, log io.Writ
 
 // startInProcessWith is startInProcessDB with edit applied to the
 // configuration first (nil: none).
-func startInProcessWith(t *testing.T, dir, listen, databaseURL string, log io.Writer, edit func(*config.Config)) *inproc {
+func startInProcessWith(t *testing.T, dir, listen, databaseURL string, log io.Writer, edit func(*config.Config), options ...func(*server.Options)) *inproc {
 	t.Helper()
 	cfg := config.Config{DataDir: dir, Listen: listen, DNSSuffix: "localhost", LogFormat: "text", LogLevel: "info",
 		DatabaseURL: databaseURL}
@@ -95,8 +95,12 @@ func startInProcessWith(t *testing.T, dir, listen, databaseURL string, log io.Wr
 	ready := make(chan *server.Server, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, cfg, server.Options{Stdout: io.Discard, Stderr: log, Argon2: cheapArgon2,
-			Ready: func(s *server.Server) { ready <- s }})
+		opts := server.Options{Stdout: io.Discard, Stderr: log, Argon2: cheapArgon2,
+			Ready: func(s *server.Server) { ready <- s }}
+		for _, o := range options {
+			o(&opts)
+		}
+		done <- server.Run(ctx, cfg, opts)
 	}()
 	var s *server.Server
 	select {

@@ -213,3 +213,127 @@ func countLocks(t *testing.T, e *edgeEnv, scope string) int {
 	}
 	return len(locks.Value)
 }
+
+// TestRecoverKeyVaultCrash ends the server at each crash point of
+// recoverKeyVault (after an accidental deletion) and checks that the
+// restarted server finishes it with one of everything: the vault active
+// with one lock, one new audit storage account with one lock, one
+// diagnostic setting, the identity's policy once.
+func TestRecoverKeyVaultCrash(t *testing.T) {
+	var points []string
+	for _, step := range activation.RecoverSteps {
+		switch step {
+		case activation.StepLock, activation.StepStorage, activation.StepDiagnostics, activation.StepAccessPolicy:
+			points = append(points, step+"/made")
+		}
+		points = append(points, step+"/done")
+	}
+	name := func(point string) string { return strings.ReplaceAll(point, "/", "-") }
+	t.Run("sqlite", func(t *testing.T) {
+		for _, point := range points {
+			t.Run(name(point), func(t *testing.T) { testRecoverCrash(t, "", point) })
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv("EDGEVAULT_TEST_POSTGRES_URL") == "" {
+			t.Skip("EDGEVAULT_TEST_POSTGRES_URL is not set")
+		}
+		var wg sync.WaitGroup
+		for _, point := range points {
+			wg.Go(func() { t.Run(name(point), func(t *testing.T) { testRecoverCrash(t, postgresURL(t), point) }) })
+		}
+		wg.Wait()
+	})
+}
+
+// recoverResult is the part of recoverKeyVault's result the test reads.
+type recoverResult struct {
+	Action string `json:"action"`
+}
+
+func testRecoverCrash(t *testing.T, databaseURL, point string) {
+	ctx := context.Background()
+	a := serverArgs{dataDir: t.TempDir(), port: freePort(t), databaseURL: databaseURL}
+	setup := a.start(t)
+	boot, hc := setup.waitReady(t)
+	e := &lifecycleEnv{edgeEnv: newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)}
+	e.group(t, "life-rg")
+	e.createDevice(t, "life-rg", "dbe-crash")
+	res := e.generate(t, "life-rg", "dbe-crash", "")
+	e.vaultName = res.KeyVaultID[strings.LastIndexByte(res.KeyVaultID, '/')+1:]
+	e.deleteVaultAccidentally(t)
+	setup.kill()
+
+	a.failpoints, a.env = true, []string{"EDGEVAULT_FAILPOINT=" + point}
+	first := a.start(t)
+	boot, hc = first.waitReady(t)
+	e.edgeEnv = newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
+	req, err := runtime.NewRequest(ctx, http.MethodPost, e.deviceURL("life-rg", "dbe-crash", "/recoverKeyVault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.pl.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("recoverKeyVault: %v %v", resp, err)
+	}
+	poller, err := runtime.NewPoller(resp, e.pl, &runtime.NewPollerOptions[recoverResult]{FinalStateVia: runtime.FinalStateViaLocation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume, err := poller.ResumeToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.exited:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the server did not reach failpoint %s", point)
+	}
+	var exit *exec.ExitError
+	if !errors.As(first.err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("server exited with %v, want status 3 at failpoint %s", first.err, point)
+	}
+
+	a.failpoints, a.env = false, nil
+	second := a.start(t)
+	boot, hc = second.waitReady(t)
+	e.edgeEnv = newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
+	resumed, err := runtime.NewPollerFromResumeToken[recoverResult](resume, e.pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	out, err := resumed.PollUntilDone(pctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
+	if err != nil || out.Action != "Recovered" {
+		t.Fatalf("after the crash at %s: %v %v", point, out, err)
+	}
+	vaultScope := e.subScope() + "/resourceGroups/life-rg/providers/Microsoft.KeyVault/vaults/" + e.vaultName
+	v, err := e.vaults.Get(ctx, "life-rg", e.vaultName, nil)
+	if err != nil {
+		t.Fatalf("the vault is not back: %v", err)
+	}
+	if n := countLocks(t, e.edgeEnv, vaultScope); n != 1 {
+		t.Errorf("locks on the vault: %d, want 1", n)
+	}
+	if n := len(v.Properties.AccessPolicies); n != 1 {
+		t.Errorf("access policies: %d, want the identity's once", n)
+	}
+	var settings struct{ Value []struct{ ID string } }
+	e.raw(t, http.MethodGet, e.boot.ManagementEndpoint+vaultScope+"/providers/Microsoft.Insights/diagnosticSettings?api-version=2021-05-01-preview", nil, &settings)
+	if len(settings.Value) != 1 {
+		t.Errorf("diagnostic settings: %d, want 1", len(settings.Value))
+	}
+	accts, err := e.accounts.NewListByResourceGroupPager("life-rg", nil).NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(accts.Value) != 2 {
+		t.Fatalf("storage accounts: %d, want the first and one new", len(accts.Value))
+	}
+	for _, acct := range accts.Value {
+		if n := countLocks(t, e.edgeEnv, *acct.ID); n != 1 {
+			t.Errorf("locks on %s: %d, want 1", *acct.Name, n)
+		}
+	}
+}

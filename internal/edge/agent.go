@@ -3,12 +3,14 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/edgevault/edgevault/internal/alert"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/principal"
@@ -86,16 +88,41 @@ type PushOutcome struct {
 	SyncID string // the sync it answers, if any
 	// Stored are the secrets written to the vault, by device secret name.
 	Stored map[string]SecretRef
-	// Failed is set when any secret could not be written.
-	Failed bool
+	// Failed is set when any secret could not be written; Denied when the
+	// vault refused the managed identity; VaultGone when the vault was not
+	// there.
+	Failed, Denied, VaultGone bool
+	// Reason is the first failure's message, safe to show.
+	Reason string
 	// CIKName and CIKVersion, when set, are where the CIK now is in the
 	// vault (a push restored it).
 	CIKName, CIKVersion string
 }
 
 // FinishPush records a push's outcome: the secrets' places in the vault,
-// the sync status, and the sync it answered.
+// the sync status, and the sync it answered; a push the vault refused
+// raises the access alerts, a push that went through resolves them.
 func (s *Service) FinishPush(ctx context.Context, id resource.ID, o PushOutcome) (Device, error) {
+	d, err := s.finishPush(ctx, id, o)
+	if err != nil || s.cfg.Alerts == nil {
+		return d, err
+	}
+	switch {
+	case o.Denied:
+		err = errors.Join(s.cfg.Alerts.Raise(ctx, d.UID, alert.KeyVaultAccessDenied, "ManagedIdentityAccessDenied", o.Reason),
+			s.cfg.Alerts.Raise(ctx, d.UID, alert.SecretsNotRetrieved, "SecretsNotStored", o.Reason))
+	case o.VaultGone:
+		err = s.cfg.Alerts.Raise(ctx, d.UID, alert.SecretsNotRetrieved, "KeyVaultNotFound", o.Reason)
+	case o.Failed:
+		err = s.cfg.Alerts.Raise(ctx, d.UID, alert.SecretsNotRetrieved, "SecretsNotStored", o.Reason)
+	default:
+		err = errors.Join(s.cfg.Alerts.Resolve(ctx, d.UID, alert.KeyVaultAccessDenied),
+			s.cfg.Alerts.Resolve(ctx, d.UID, alert.SecretsNotRetrieved))
+	}
+	return d, err
+}
+
+func (s *Service) finishPush(ctx context.Context, id resource.ID, o PushOutcome) (Device, error) {
 	now := s.now()
 	return s.Update(ctx, id, func(d *Device) error {
 		if d.Secrets == nil {

@@ -230,4 +230,7 @@ type Store interface {
 	// DevicesByVault lists the devices whose Link.VaultID is vaultID
 	// (compared ignoring case), through an index.
 	DevicesByVault(ctx context.Context, vaultID string) ([]Device, error)
+	// ProvisionedDevices lists, by uid after afterUID, at most limit
+	// devices of any subscription that have a vault.
+	ProvisionedDevices(ctx context.Context, afterUID string, limit int) ([]Device, error)
 }

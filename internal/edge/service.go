@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/big"
 	"strings"
@@ -56,7 +57,12 @@ type Config struct {
 	// SyncTimeout bounds a sync's wait for the device
 	// (DefaultSyncTimeout when zero).
 	SyncTimeout time.Duration
-	Now         func() time.Time
+	// Alerts and Vaults, when set, let the service watch its devices'
+	// escrow (health.go) and delete a device's vault with consent.
+	Alerts Alerts
+	Vaults Vaults
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // DeleteKind is the kind of a device's deletion operation.
@@ -345,9 +351,12 @@ func (s *Service) UpdateExtendedInfo(ctx context.Context, id resource.ID, p Exte
 }
 
 // BeginDelete starts deleting a device: the resource, its activation keys
-// and alerts, and its managed identity. Its key vault, storage account and
-// their locks stay (the vault-consent flow extends this).
-func (s *Service) BeginDelete(ctx context.Context, caller principal.Principal, id resource.ID) (operation.Operation, bool, error) {
+// and alerts, and its managed identity. With deleteVault (the person's
+// typed consent), the service also removes the lock it placed on the
+// device's key vault and soft-deletes the vault, which stays recoverable
+// for its retention; without it the vault and its lock stay. The audit
+// storage account and its logs stay either way.
+func (s *Service) BeginDelete(ctx context.Context, caller principal.Principal, id resource.ID, deleteVault bool) (operation.Operation, bool, error) {
 	d, err := s.Get(ctx, id)
 	if errkind.KindOf(err) == errkind.NotFound {
 		return operation.Operation{}, false, nil
@@ -359,19 +368,39 @@ func (s *Service) BeginDelete(ctx context.Context, caller principal.Principal, i
 		return operation.Operation{}, false, err
 	}
 	op, err := s.cfg.Operations.Start(ctx, operation.StartRequest{Kind: DeleteKind, SubscriptionID: id.SubscriptionID(),
-		ResourceID: id.String(), PrincipalID: caller.ObjectID, Input: deleteInput{UID: d.UID, IdentityID: d.IdentityID}})
+		ResourceID: id.String(), PrincipalID: caller.ObjectID, Input: deleteInput{UID: d.UID, IdentityID: d.IdentityID,
+			VaultID: vaultToDelete(d, deleteVault)}})
 	return op, true, err
 }
 
 type deleteInput struct {
 	UID        string `json:"uid"`
 	IdentityID string `json:"identityId"`
+	// VaultID is the vault to soft-delete with the device (consent given).
+	VaultID string `json:"vaultId,omitempty"`
+}
+
+func vaultToDelete(d Device, consent bool) string {
+	if consent {
+		return d.Link.VaultID
+	}
+	return ""
 }
 
 func (s *Service) runDelete(ctx context.Context, op operation.Operation, _ *operation.Progress) (operation.Result, error) {
 	var in deleteInput
 	if err := op.DecodeInput(&in); err != nil {
 		return operation.Result{}, err
+	}
+	// The vault first: if it cannot go (another lock on it), nothing is
+	// deleted and the operation says why.
+	if in.VaultID != "" {
+		if s.cfg.Vaults == nil {
+			return operation.Result{}, errkind.E(errkind.Internal, "no vault service to delete the key vault with")
+		}
+		if err := s.cfg.Vaults.DeleteDeviceVault(ctx, in.VaultID); err != nil {
+			return operation.Result{}, err
+		}
 	}
 	if err := s.cfg.Store.DeleteDevice(ctx, in.UID); err != nil && errkind.KindOf(err) != errkind.NotFound {
 		return operation.Result{}, err

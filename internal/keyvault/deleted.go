@@ -45,6 +45,9 @@ func (s *Service) recover(ctx context.Context, id resource.ID, spec Spec) (Vault
 		}
 		v.UpdatedAt, v.Version = s.now(), version+1
 		err = s.cfg.Store.UpdateVault(ctx, v, version)
+		if err == nil {
+			s.notify(ctx, v.ID, Active)
+		}
 		if !errors.Is(err, ErrChanged) {
 			return v, err
 		}
@@ -124,6 +127,7 @@ func (s *Service) purge(ctx context.Context, v Vault) error {
 	if err := s.cfg.Store.DeleteVault(ctx, v.UID); err != nil && errkind.KindOf(err) != errkind.NotFound {
 		return err
 	}
+	s.notify(ctx, v.ID, Purged)
 	return nil
 }
 

@@ -132,7 +132,8 @@ type Config struct {
 
 // Service manages vaults.
 type Service struct {
-	cfg Config
+	cfg      Config
+	observer Observer
 	// stripes serialise this process's changes to one vault, so that
 	// concurrent requests queue instead of failing their optimistic
 	// retries; replicas still meet only through the store's versions.
@@ -247,6 +248,9 @@ func (s *Service) Delete(ctx context.Context, id resource.ID) (bool, error) {
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
+	if err == nil {
+		s.notify(ctx, id, SoftDeleted)
+	}
 	return err == nil, err
 }
 
@@ -271,6 +275,7 @@ func (s *Service) DeleteAllIn(ctx context.Context, group resource.ID) error {
 			if err := s.update(ctx, v.ID, func(v *Vault) error { s.markDeleted(v); return nil }); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
+			s.notify(ctx, v.ID, SoftDeleted)
 		}
 	}
 }

@@ -49,7 +49,7 @@ type armServices struct {
 // newARMServices builds the ARM core's services over the store, and the
 // durable job queue their long-running operations run on. Every handler is
 // registered before the queue starts (startQueue).
-func (s *Server) newARMServices() error {
+func (s *Server) newARMServices(vaultClock func() time.Time) error {
 	var err error
 	a := &s.arm
 	db, dialect := s.store.JobsDB()
@@ -72,7 +72,7 @@ func (s *Server) newARMServices() error {
 	if a.secrets, err = secret.New(secret.Config{Store: s.store, Sealer: s.keyring, Logger: s.log}); err != nil {
 		return err
 	}
-	if a.vaults, err = keyvault.New(keyvault.Config{Store: s.store, Locks: a.locks, Logger: s.log, Secrets: a.secrets,
+	if a.vaults, err = keyvault.New(keyvault.Config{Store: s.store, Locks: a.locks, Logger: s.log, Secrets: a.secrets, Now: vaultClock,
 		VaultURI: func(name string) string { return "https://" + s.endpoints.Host(name+".vault") + "/" },
 	}); err != nil {
 		return err
@@ -143,6 +143,10 @@ func (s *Server) startQueue(ctx context.Context) error {
 	var swept sync.WaitGroup
 	swept.Go(func() { s.arm.vaults.RunSweeper(sweepCtx, time.Hour) })
 	swept.Go(func() { s.arm.secrets.RunSweeper(sweepCtx, time.Hour) })
+	// The edge resources' escrow health: a bounded batch of devices every
+	// 2 seconds (alerts an event missed, access policies edited, devices
+	// gone quiet).
+	swept.Go(func() { s.arm.edge.RunReconciler(sweepCtx, 2*time.Second) })
 	s.closers = append(s.closers, func() { stopSweep(); swept.Wait() })
 	// Audit delivery to storage accounts: stops before the queue.
 	if err := s.startAuditExport(); err != nil {

@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"github.com/edgevault/edgevault/internal/lock"
+	"github.com/edgevault/edgevault/internal/resource"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -38,9 +41,12 @@ func (s *Server) newEdgeServices() error {
 		return err
 	}
 	if a.edge, err = edge.New(edge.Config{Store: s.store, Identities: s.identity, Locks: a.locks, Operations: a.operations,
-		OfflineAfter: s.cfg.DeviceOfflineAfter}); err != nil {
+		OfflineAfter: s.cfg.DeviceOfflineAfter, Alerts: a.alerts, Vaults: deviceVaults{a}, Logger: s.log}); err != nil {
 		return err
 	}
+	// A vault's deletion, purge or recovery reaches the devices that
+	// escrow in it at once (alerts, sync status).
+	a.vaults.SetObserver(vaultObserver{a.edge})
 	a.activation, err = activation.New(activation.Config{
 		Keys: s.store, Devices: a.edge, Vaults: a.vaults, Secrets: a.secrets, Locks: a.locks, Storage: a.storage,
 		Diagnostics: a.diagnostics, Identities: s.identity, Providers: a.providers, RBAC: a.rbac,
@@ -183,4 +189,60 @@ func (c identityVaultClient) SetSecretAs(ctx context.Context, identityID, vaultU
 		return "", errkind.E(errkind.Internal, "the vault's answer to a secret write is unreadable")
 	}
 	return out.ID[strings.LastIndexByte(out.ID, '/')+1:], nil
+}
+
+// vaultObserver tells the edge resources of their vaults' changes.
+type vaultObserver struct{ edge *edge.Service }
+
+func (o vaultObserver) VaultChanged(ctx context.Context, id resource.ID, status keyvault.Status) {
+	o.edge.VaultStatusChanged(ctx, id.String(), string(status))
+}
+
+// deviceVaults is the edge service's view of its devices' vaults.
+type deviceVaults struct{ a *armServices }
+
+func (v deviceVaults) InspectVault(ctx context.Context, vaultID, tenantID, identityID string) (edge.VaultHealth, error) {
+	id, err := resource.Parse(vaultID)
+	if err != nil {
+		return edge.VaultHealth{}, errkind.Wrap(errkind.Internal, err, "recorded vault id is corrupt")
+	}
+	vault, status, err := v.a.vaults.Lookup(ctx, id)
+	if err != nil {
+		return edge.VaultHealth{}, err
+	}
+	return edge.VaultHealth{Status: string(status),
+		IdentityAllowed: vault.Allows(tenantID, identityID, keyvault.SecretGet) && vault.Allows(tenantID, identityID, keyvault.SecretSet)}, nil
+}
+
+// DeleteDeviceVault removes the service's lock and soft-deletes the
+// vault. Should the deletion be refused (another lock), the service's lock
+// is put back, so a refused deletion changes nothing.
+func (v deviceVaults) DeleteDeviceVault(ctx context.Context, vaultID string) error {
+	id, err := resource.Parse(vaultID)
+	if err != nil {
+		return errkind.Wrap(errkind.Internal, err, "recorded vault id is corrupt")
+	}
+	if _, status, err := v.a.vaults.Lookup(ctx, id); err != nil || status != keyvault.Active {
+		return err // already deleted
+	}
+	ours, err := v.a.locks.Get(ctx, id, activation.VaultLockName)
+	hadLock := err == nil
+	if err != nil && errkind.KindOf(err) != errkind.NotFound {
+		return err
+	}
+	if hadLock {
+		if _, err := v.a.locks.Delete(ctx, id, activation.VaultLockName); err != nil {
+			return err
+		}
+	}
+	if _, err := v.a.vaults.Delete(ctx, id); err != nil {
+		if hadLock {
+			if _, _, perr := v.a.locks.Put(ctx, principal.Principal{ObjectID: ours.CreatedBy}, id,
+				activation.VaultLockName, lock.Spec{Level: ours.Level, Notes: ours.Notes}); perr != nil {
+				return errors.Join(err, perr)
+			}
+		}
+		return err
+	}
+	return nil
 }

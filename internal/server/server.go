@@ -50,6 +50,10 @@ type Options struct {
 	// measure what the audit trail costs; no flag or variable sets it, and
 	// a server run from the command line always audits.
 	WithoutDataPlaneAudit bool
+	// VaultClock, when set, is the key vaults' clock (soft-delete dates,
+	// retention, purge): tests move it forward to see retention end. No
+	// flag sets it.
+	VaultClock func() time.Time
 }
 
 // Server is a running edgevault server.
@@ -250,7 +254,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 	if err := s.tokens.EnsureKey(context.Background()); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
-	if err := s.newARMServices(); err != nil {
+	if err := s.newARMServices(opts.VaultClock); err != nil {
 		return err
 	}
 	vault, err := s.newVaultHandler(opts.WithoutDataPlaneAudit)

@@ -315,8 +315,20 @@ func warnings(ws []warningDoc) []edge.Warning {
 // DevicesByVault implements edge.Store: the devices whose escrow uses the
 // vault id (any case).
 func (s *Store) DevicesByVault(ctx context.Context, vaultID string) ([]edge.Device, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+deviceColumns+` FROM edge_devices WHERE vault_key = $1 ORDER BY uid`,
+	return s.queryDevices(ctx, `SELECT `+deviceColumns+` FROM edge_devices WHERE vault_key = $1 ORDER BY uid`,
 		strings.ToLower(vaultID))
+}
+
+// ProvisionedDevices implements edge.Store: a page of the devices that
+// have a vault, of every subscription, by uid after afterUID (the
+// reconcile's walk; the vault index keeps it off the others).
+func (s *Store) ProvisionedDevices(ctx context.Context, afterUID string, limit int) ([]edge.Device, error) {
+	return s.queryDevices(ctx, `SELECT `+deviceColumns+` FROM edge_devices WHERE vault_key <> '' AND uid > $1 ORDER BY uid LIMIT $2`,
+		afterUID, limit)
+}
+
+func (s *Store) queryDevices(ctx context.Context, q string, args ...any) ([]edge.Device, error) {
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap(err, "edge resources")
 	}
