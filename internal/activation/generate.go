@@ -462,7 +462,7 @@ func (s *Service) run(ctx context.Context, op operation.Operation, progress *ope
 	steps := []operation.Step{
 		{Name: StepVault, Percent: 15, Do: r.vault},
 		{Name: StepLock, Percent: 25, Do: r.lockVault},
-		{Name: StepIdentity, Percent: 30, Do: r.identity},
+		{Name: StepIdentity, Percent: 30, Do: r.reenableIdentity},
 		{Name: StepCIK, Percent: 40, Do: r.cik},
 		{Name: StepStorage, Percent: 65, Do: r.storage},
 		{Name: StepDiagnostics, Percent: 75, Do: r.diagnostics},
@@ -588,22 +588,6 @@ func (r *runner) lockVault(ctx context.Context) error {
 		return err
 	}
 	return r.record(ctx, func(link *edge.Link) { link.VaultLock = l.ID.String() })
-}
-
-// identity enables the device's system-assigned managed identity.
-func (r *runner) identity(ctx context.Context) error {
-	d, err := r.device(ctx)
-	if err != nil {
-		return err
-	}
-	mi, err := r.s.cfg.Identities.Principal(ctx, d.IdentityID)
-	if errkind.KindOf(err) == errkind.NotFound {
-		return errkind.E(errkind.Conflict, "The managed identity of the edge resource no longer exists; reconfigure it with the recover key vault operation.")
-	}
-	if err != nil || mi.Enabled {
-		return err
-	}
-	return r.s.cfg.Identities.SetManagedIdentityEnabled(ctx, mi.ObjectID, true)
 }
 
 // cikName is the CIK's secret name: fixed by the operation's id, so a

@@ -347,10 +347,22 @@ func (r *runner) reenableIdentity(ctx context.Context) error {
 		})
 		return err
 	}
-	if err != nil || mi.Enabled {
+	if err != nil {
 		return err
 	}
-	return r.s.cfg.Identities.SetManagedIdentityEnabled(ctx, mi.ObjectID, true)
+	if !mi.Enabled {
+		if err := r.s.cfg.Identities.SetManagedIdentityEnabled(ctx, mi.ObjectID, true); err != nil {
+			return err
+		}
+	}
+	if !d.IdentityDisabled {
+		return nil
+	}
+	_, err = r.s.cfg.Devices.Update(ctx, d.ID, func(cur *edge.Device) error {
+		cur.IdentityDisabled = false
+		return nil
+	})
+	return err
 }
 
 // requestSync asks an activated device to push its secrets (the CIK too).

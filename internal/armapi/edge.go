@@ -75,11 +75,19 @@ func deviceETag(d edge.Device) string { return `W/"` + strconv.FormatInt(d.Versi
 func (h *Handler) toDevice(d edge.Device) arm.EdgeDevice {
 	return arm.EdgeDevice{ID: d.ID.String(), Name: d.Name(), Type: edge.ResourceType, Location: d.Location,
 		Tags: nonNilTags(d.Tags), SKU: arm.EdgeSKU{Name: d.SKU, Tier: "Standard"}, Etag: deviceETag(d), Kind: d.Kind,
-		Identity:   arm.EdgeIdentity{Type: "SystemAssigned", PrincipalID: d.IdentityID, TenantID: d.TenantID},
+		Identity:   deviceIdentity(d),
 		SystemData: &arm.SystemData{CreatedBy: d.CreatedBy, CreatedAt: wireTime(d.CreatedAt), LastModifiedAt: wireTime(d.UpdatedAt)},
 		Properties: arm.EdgeDeviceProperties{DataBoxEdgeDeviceStatus: string(d.Status), SerialNumber: d.SerialNumber,
 			DeviceType: "DataBoxEdgeDevice", FriendlyName: d.Name(), ConfiguredRoleTypes: []string{},
 			ResourceMoveDetails: map[string]string{"operationInProgress": "None"}}}
+}
+
+// deviceIdentity is the device's identity member: None while it is off.
+func deviceIdentity(d edge.Device) arm.EdgeIdentity {
+	if d.IdentityDisabled {
+		return arm.EdgeIdentity{Type: "None"}
+	}
+	return arm.EdgeIdentity{Type: "SystemAssigned", PrincipalID: d.IdentityID, TenantID: d.TenantID}
 }
 
 // checkIdentity admits an identity member only as what a device has: a
@@ -90,6 +98,20 @@ func checkIdentity(id *arm.EdgeIdentity) error {
 	}
 	return errkind.E(errkind.Invalid,
 		"The identity type '%s' is not supported: an edge resource has a system-assigned managed identity; use 'SystemAssigned'.", truncate(id.Type))
+}
+
+// patchIdentity is what a PATCH's identity asks: nil for nothing, false
+// to turn the identity off (None), true to turn it on (SystemAssigned).
+func patchIdentity(id *arm.EdgeIdentity) (*bool, error) {
+	if id == nil || id.Type == "" {
+		return nil, nil
+	}
+	on := strings.EqualFold(id.Type, "SystemAssigned")
+	if !on && !strings.EqualFold(id.Type, "None") {
+		return nil, errkind.E(errkind.Invalid,
+			"The identity type '%s' is not supported: use 'SystemAssigned', or 'None' to turn the identity off.", truncate(id.Type))
+	}
+	return &on, nil
 }
 
 func (h *Handler) putDevice(w http.ResponseWriter, q *request) {
@@ -163,8 +185,9 @@ func (h *Handler) patchDevice(w http.ResponseWriter, q *request) {
 	if err == nil {
 		err = resourcegroup.ValidateTags(body.Tags)
 	}
+	var identityOn *bool
 	if err == nil {
-		err = checkIdentity(body.Identity)
+		identityOn, err = patchIdentity(body.Identity)
 	}
 	if err == nil && len(body.Properties) > 0 && string(body.Properties) != "null" && string(body.Properties) != "{}" {
 		err = errkind.E(errkind.Invalid, "Updating properties (edgeProfile) is not supported by this server; PATCH tags only.")
@@ -178,6 +201,9 @@ func (h *Handler) patchDevice(w http.ResponseWriter, q *request) {
 	var d edge.Device
 	if err == nil {
 		d, err = h.cfg.Edge.Patch(q.ctx(), deviceID(q), body.Tags)
+	}
+	if err == nil && identityOn != nil && *identityOn == d.IdentityDisabled {
+		d, err = h.cfg.Edge.SetIdentityEnabled(q.ctx(), deviceID(q), *identityOn)
 	}
 	if err != nil {
 		writeError(w, q.Request, err)

@@ -353,3 +353,37 @@ func TestLifecycleVaultPurgedNewVault(t *testing.T) {
 		t.Errorf("the CIK is not in the new vault: %v", err)
 	}
 }
+
+// TestLifecycleIdentityDisabledAndReconfigured: the identity turned off
+// (PATCH identity None) → the reconcile raises KeyVaultAccessDenied →
+// reconfigureManagedIdentity turns it on and re-grants it → the alert
+// resolves and a sync works.
+func TestLifecycleIdentityDisabledAndReconfigured(t *testing.T) {
+	e := newLifecycleEnv(t, "dbe-off")
+	ctx := context.Background()
+	res, err := e.devices.Update(ctx, "dbe-off", "life-rg", armdataboxedge.DevicePatch{
+		Identity: &armdataboxedge.ResourceIdentity{Type: to.Ptr(armdataboxedge.MsiIdentityTypeNone)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *res.Identity.Type != armdataboxedge.MsiIdentityTypeNone {
+		t.Fatalf("identity after PATCH None = %s", *res.Identity.Type)
+	}
+	waitFor(t, "the KeyVaultAccessDenied alert", func() (struct{}, bool) {
+		return struct{}{}, e.activeAlerts(t, "dbe-off")["KeyVaultAccessDenied"] == "Critical"
+	})
+	if _, err := e.action(t, "dbe-off", "reconfigureManagedIdentity", nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.devices.Get(ctx, "dbe-off", "life-rg", nil)
+	if err != nil || *d.Identity.Type != armdataboxedge.MsiIdentityTypeSystemAssigned {
+		t.Fatalf("identity after reconfiguring: %v %v", d.Identity, err)
+	}
+	if _, err := e.action(t, "dbe-off", "syncDeviceSecrets", nil); err != nil {
+		t.Fatalf("sync after reconfiguring: %v", err)
+	}
+	waitFor(t, "the alert to resolve", func() (struct{}, bool) {
+		_, open := e.activeAlerts(t, "dbe-off")["KeyVaultAccessDenied"]
+		return struct{}{}, !open
+	})
+}

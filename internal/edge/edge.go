@@ -76,7 +76,10 @@ type Device struct {
 	TenantID string // the subscription's tenant
 	// IdentityID is the object id of the system-assigned managed identity.
 	IdentityID string
-	Status     Status
+	// IdentityDisabled is set while the identity is turned off (PATCH
+	// identity.type None); its principal then obtains no tokens.
+	IdentityDisabled bool
+	Status           Status
 	// SerialNumber is set by activation (#7).
 	SerialNumber string
 	// ResourceKey is the decimal "resource key" extended information

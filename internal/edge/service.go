@@ -37,6 +37,7 @@ type Identities interface {
 	CreateManagedIdentity(ctx context.Context, tenantID, displayName string) (principal.Principal, error)
 	Principal(ctx context.Context, objectID string) (principal.Principal, error)
 	DeleteManagedIdentity(ctx context.Context, objectID string) error
+	SetManagedIdentityEnabled(ctx context.Context, objectID string, enabled bool) error
 }
 
 // Operations starts long-running operations (operation.Service).
@@ -268,6 +269,26 @@ func (s *Service) Patch(ctx context.Context, id resource.ID, tags map[string]str
 		if tags != nil {
 			d.Tags = maps.Clone(tags)
 		}
+		return nil
+	})
+}
+
+// SetIdentityEnabled turns the device's system-assigned identity off
+// (identity.type None) or on again. Off, the identity obtains no tokens,
+// so the device's escrow stops until it is turned on (or reconfigured).
+func (s *Service) SetIdentityEnabled(ctx context.Context, id resource.ID, enabled bool) (Device, error) {
+	if err := s.cfg.Locks.Check(ctx, lock.Write, id); err != nil {
+		return Device{}, err
+	}
+	d, err := s.Get(ctx, id)
+	if err != nil {
+		return Device{}, err
+	}
+	if err := s.cfg.Identities.SetManagedIdentityEnabled(ctx, d.IdentityID, enabled); err != nil && errkind.KindOf(err) != errkind.NotFound {
+		return Device{}, err
+	}
+	return s.Update(ctx, id, func(d *Device) error {
+		d.IdentityDisabled = !enabled
 		return nil
 	})
 }

@@ -30,6 +30,7 @@ type deviceDoc struct {
 	SKU                     string                  `json:"sku"`
 	Kind                    string                  `json:"kind"`
 	IdentityID              string                  `json:"identityId"`
+	IdentityDisabled        bool                    `json:"identityDisabled,omitempty"`
 	Status                  string                  `json:"status"`
 	SerialNumber            string                  `json:"serialNumber,omitempty"`
 	ResourceKey             string                  `json:"resourceKey"`
@@ -223,7 +224,7 @@ func (s *Store) DeleteDevice(ctx context.Context, uid string) error {
 
 func encodeDevice(d edge.Device) (string, error) {
 	doc := deviceDoc{
-		Location: d.Location, Tags: nonNilTags(d.Tags), SKU: d.SKU, Kind: d.Kind, IdentityID: d.IdentityID,
+		Location: d.Location, Tags: nonNilTags(d.Tags), SKU: d.SKU, Kind: d.Kind, IdentityID: d.IdentityID, IdentityDisabled: d.IdentityDisabled,
 		Status: string(d.Status), SerialNumber: d.SerialNumber, ResourceKey: d.ResourceKey,
 		Link: linkDoc{
 			VaultID: d.Link.VaultID, VaultURI: d.Link.VaultURI, VaultLock: d.Link.VaultLock,
@@ -269,6 +270,7 @@ func scanDevice(row interface{ Scan(...any) error }) (edge.Device, error) {
 		return edge.Device{}, errkind.Wrap(errkind.Internal, err, "stored edge resource is corrupt")
 	}
 	d.Location, d.Tags, d.SKU, d.Kind, d.IdentityID = dd.Location, nonNilTags(dd.Tags), dd.SKU, dd.Kind, dd.IdentityID
+	d.IdentityDisabled = dd.IdentityDisabled
 	d.Status, d.SerialNumber, d.ResourceKey = edge.Status(dd.Status), dd.SerialNumber, dd.ResourceKey
 	d.Link = edge.Link{
 		VaultID: dd.Link.VaultID, VaultURI: dd.Link.VaultURI, VaultLock: dd.Link.VaultLock,
