@@ -46,6 +46,10 @@ const (
 	DiagnosticSettingName = "edgevault-audit"
 	// StorageTag is the tag naming the vault on the audit storage account.
 	StorageTag = "KeyVaultName"
+	// OperationTag names, on a vault the service created, the operation
+	// that created it: a step resumed after a crash recognises its vault
+	// by it.
+	OperationTag = "edgevault-operation"
 	// CIKPrefix starts the channel integrity key's secret name.
 	CIKPrefix = "ase-cik-"
 )
@@ -79,7 +83,7 @@ type Devices interface {
 
 // Vaults manages key vaults (keyvault.Service).
 type Vaults interface {
-	CheckNew(ctx context.Context, id resource.ID) (bool, error)
+	CheckNew(ctx context.Context, id resource.ID) error
 	Get(ctx context.Context, id resource.ID) (keyvault.Vault, error)
 	Lookup(ctx context.Context, id resource.ID) (keyvault.Vault, keyvault.Status, error)
 	Put(ctx context.Context, caller principal.Principal, id resource.ID, spec keyvault.Spec) (keyvault.Vault, bool, error)
@@ -381,15 +385,15 @@ func busy(opID string) error {
 func (s *Service) chooseVaultName(ctx context.Context, d edge.Device, given string) (string, error) {
 	group := resource.NewResourceGroup(d.ID.SubscriptionID(), d.ID.ResourceGroupName())
 	if given != "" {
-		if _, err := s.cfg.Vaults.CheckNew(ctx, group.Child(keyvault.Namespace, "vaults", given)); err != nil {
+		if err := s.cfg.Vaults.CheckNew(ctx, group.Child(keyvault.Namespace, "vaults", given)); err != nil {
 			return "", err
 		}
 		return given, nil
 	}
 	for range 5 {
 		name := defaultVaultName(d.Name(), s.random(6))
-		exists, err := s.cfg.Vaults.CheckNew(ctx, group.Child(keyvault.Namespace, "vaults", name))
-		if err == nil && !exists {
+		err := s.cfg.Vaults.CheckNew(ctx, group.Child(keyvault.Namespace, "vaults", name))
+		if err == nil {
 			return name, nil
 		}
 		if err != nil && errkind.KindOf(err) != errkind.Conflict {
@@ -548,7 +552,7 @@ func (r *runner) vault(ctx context.Context) error {
 	switch {
 	case errkind.KindOf(err) == errkind.NotFound:
 		retention, yes, std, family := 90, true, "standard", "A"
-		v, _, err = r.s.cfg.Vaults.Put(ctx, r.caller, id, keyvault.Spec{Location: d.Location, Properties: keyvault.Properties{
+		v, _, err = r.s.cfg.Vaults.Put(ctx, r.caller, id, keyvault.Spec{Location: d.Location, Tags: map[string]string{OperationTag: r.op.ID}, Properties: keyvault.Properties{
 			TenantID: &d.TenantID, SKUFamily: &family, SKU: &std, Policies: []keyvault.AccessPolicy{},
 			SoftDelete: &yes, Retention: &retention, PurgeProtection: &yes,
 		}})
@@ -560,12 +564,10 @@ func (r *runner) vault(ctx context.Context) error {
 		}
 	case err != nil:
 		return err
-	case v.CreatedBy != r.caller.ObjectID || v.CreatedAt.Before(r.op.StartedAt):
-		_, err := r.s.cfg.Vaults.CheckNew(ctx, id)
-		if err == nil {
-			err = errkind.E(errkind.Conflict, "The key vault '%s' already exists and was not created for this edge resource.", id.Name())
-		}
-		return err
+	case v.Tags[OperationTag] != r.op.ID:
+		// Someone else's vault took the name after the request was
+		// accepted: not touched.
+		return errkind.E(errkind.Conflict, "The key vault '%s' already exists and was not created for this edge resource.", id.Name())
 	}
 	return r.record(ctx, func(l *edge.Link) {
 		l.VaultID, l.VaultURI = v.ID.String(), r.s.cfg.Vaults.URI(v.Name())

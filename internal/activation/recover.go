@@ -120,7 +120,7 @@ func (s *Service) BeginRecover(ctx context.Context, caller principal.Principal, 
 			return operation.Operation{}, errkind.Wrap(errkind.Invalid, ErrVaultNameRequired, fmt.Sprintf(
 				"The key vault '%s' was purged and cannot be recovered; give keyVaultName, the name of a new key vault to create.", current))
 		}
-		if _, err := s.cfg.Vaults.CheckNew(ctx, group.Child(keyvault.Namespace, "vaults", vaultName)); err != nil {
+		if err := s.cfg.Vaults.CheckNew(ctx, group.Child(keyvault.Namespace, "vaults", vaultName)); err != nil {
 			return operation.Operation{}, err
 		}
 		in.VaultName = vaultName

@@ -94,6 +94,28 @@ func (e *lifecycleEnv) activeAlerts(t *testing.T, device string) map[string]stri
 	return out
 }
 
+// beginAction posts a device action that must be accepted and returns
+// its poller.
+func (e *lifecycleEnv) beginAction(t *testing.T, device, action string, body any) *runtime.Poller[map[string]any] {
+	t.Helper()
+	req, err := runtime.NewRequest(context.Background(), http.MethodPost, e.deviceURL("life-rg", device, "/"+action))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runtime.MarshalAsJSON(req, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.pl.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("%s: %v %v", action, resp, err)
+	}
+	p, err := runtime.NewPoller(resp, e.pl, &runtime.NewPollerOptions[map[string]any]{FinalStateVia: runtime.FinalStateViaLocation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // action posts a device action and, for a 202, polls it to the end.
 func (e *lifecycleEnv) action(t *testing.T, device, action string, body any) (map[string]any, error) {
 	t.Helper()
@@ -332,13 +354,33 @@ func TestLifecycleVaultPurgedNewVault(t *testing.T) {
 	if _, err := e.action(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "b@d"}); errorCode(err) != "VaultNameNotValid" {
 		t.Fatalf("recover with an invalid name: %v", err)
 	}
-	res, err := e.action(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "kv-purge-new"})
+	// A name another vault holds is refused.
+	std := armkeyvault.SKUNameStandard
+	if _, err := e.vaults.BeginCreateOrUpdate(ctx, "life-rg", "kv-taken", armkeyvault.VaultCreateOrUpdateParameters{
+		Location: to.Ptr("westeurope"), Properties: &armkeyvault.VaultProperties{TenantID: to.Ptr(e.boot.TenantID),
+			SKU: &armkeyvault.SKU{Family: to.Ptr(armkeyvault.SKUFamilyA), Name: &std}, AccessPolicies: []*armkeyvault.AccessPolicyEntry{}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.action(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "kv-taken"}); errorCode(err) != "VaultAlreadyExists" {
+		t.Fatalf("recover with a taken name: %v", err)
+	}
+	// The appliance is down: the recovery runs, a second one is refused
+	// while it does, and the push stays pending until the appliance is back.
+	e.stopAgent()
+	first := e.beginAction(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "kv-purge-new"})
+	if _, err := e.action(t, "dbe-purge", "recoverKeyVault", map[string]string{"keyVaultName": "kv-purge-other"}); errorCode(err) != "AnotherOperationInProgress" {
+		t.Fatalf("a second recovery while one runs: %v", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := first.PollUntilDone(pctx, &runtime.PollUntilDoneOptions{Frequency: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res["action"] != "Created" || !strings.HasSuffix(res["keyVaultId"].(string), "/kv-purge-new") {
+	if res["action"] != "Created" || !strings.HasSuffix(res["keyVaultId"].(string), "/kv-purge-new") || res["devicePushPending"] != true {
 		t.Fatalf("recover = %v", res)
 	}
+	e.stopAgent = runAgent(t, e.agent)
 	e.waitSynced(t, "dbe-purge")
 	info := e.extendedInfo(t, "dbe-purge")
 	if !strings.HasSuffix(*info.ClientSecretStoreID, "/kv-purge-new") || !strings.HasPrefix(*info.ClientSecretStoreURL, "https://kv-purge-new.vault.") {

@@ -306,23 +306,23 @@ func applyDeletion(v *Vault, p Properties) error {
 	return nil
 }
 
-// CheckNew reports, with the error Put would return, whether a new vault
-// could be created as id now: nil when the name is free, or already names
-// the live vault id itself (exists then says so).
-func (s *Service) CheckNew(ctx context.Context, id resource.ID) (exists bool, err error) {
+// CheckNew reports, with the error Put would give a request to create a
+// new vault as id, whether the name is free: nil when no vault, live or
+// soft-deleted, holds it; VaultAlreadyExists when a live vault does (id
+// itself included: it is not new); ConflictError when a soft-deleted vault
+// of the subscription does.
+func (s *Service) CheckNew(ctx context.Context, id resource.ID) error {
 	if !ValidName(id.Name()) {
-		return false, invalidName(id.Name())
+		return invalidName(id.Name())
 	}
 	cur, err := s.cfg.Store.VaultByName(ctx, id.Name())
 	switch {
 	case errkind.KindOf(err) == errkind.NotFound:
-		return false, nil
+		return nil
 	case err != nil:
-		return false, err
+		return err
 	case cur.Deleted() && strings.EqualFold(cur.ID.SubscriptionID(), id.SubscriptionID()):
-		return false, nameDeleted(id.Name())
-	case cur.Deleted() || !cur.ID.Equal(id):
-		return false, nameTaken(id.Name())
+		return nameDeleted(id.Name())
 	}
-	return true, nil
+	return nameTaken(id.Name())
 }
