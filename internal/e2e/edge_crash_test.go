@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,25 +40,21 @@ func TestEdgeActivationCrash(t *testing.T) {
 	}
 	points = append(points, activation.StepIssue)
 	name := func(point string) string { return strings.ReplaceAll(point, "/", "-") }
-	// On SQLite a restarted server resumes a dead process's jobs at once.
-	t.Run("sqlite", func(t *testing.T) {
-		for _, point := range points {
-			t.Run(name(point), func(t *testing.T) { testActivationCrash(t, "", point) })
-		}
-	})
-	// On PostgreSQL it waits for River's rescuer (about 1.5 minutes: other
-	// replicas may be running the job), so the cases run at once, each
-	// with its own server and schema; they are idle while they wait.
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv("EDGEVAULT_TEST_POSTGRES_URL") == "" {
-			t.Skip("EDGEVAULT_TEST_POSTGRES_URL is not set")
-		}
-		var wg sync.WaitGroup
-		for _, point := range points {
-			wg.Go(func() { t.Run(name(point), func(t *testing.T) { testActivationCrash(t, postgresURL(t), point) }) })
-		}
-		wg.Wait()
-	})
+	// The restarted server is the same replica (same data directory), so
+	// it resumes its predecessor's jobs at once, on both databases.
+	for _, db := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"sqlite", func(testing.TB) string { return "" }},
+		{"postgres", postgresURL},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			for _, point := range points {
+				t.Run(name(point), func(t *testing.T) { testActivationCrash(t, db.url(t), point) })
+			}
+		})
+	}
 }
 
 func testActivationCrash(t *testing.T, databaseURL, point string) {
@@ -229,21 +223,19 @@ func TestRecoverKeyVaultCrash(t *testing.T) {
 		points = append(points, step+"/done")
 	}
 	name := func(point string) string { return strings.ReplaceAll(point, "/", "-") }
-	t.Run("sqlite", func(t *testing.T) {
-		for _, point := range points {
-			t.Run(name(point), func(t *testing.T) { testRecoverCrash(t, "", point) })
-		}
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv("EDGEVAULT_TEST_POSTGRES_URL") == "" {
-			t.Skip("EDGEVAULT_TEST_POSTGRES_URL is not set")
-		}
-		var wg sync.WaitGroup
-		for _, point := range points {
-			wg.Go(func() { t.Run(name(point), func(t *testing.T) { testRecoverCrash(t, postgresURL(t), point) }) })
-		}
-		wg.Wait()
-	})
+	for _, db := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"sqlite", func(testing.TB) string { return "" }},
+		{"postgres", postgresURL},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			for _, point := range points {
+				t.Run(name(point), func(t *testing.T) { testRecoverCrash(t, db.url(t), point) })
+			}
+		})
+	}
 }
 
 // recoverResult is the part of recoverKeyVault's result the test reads.

@@ -33,10 +33,11 @@
 // (internal/operation). Its limits, accepted: River's SQLite driver is
 // young ("minimal real world vetting", its docs say); on SQLite a new job
 // is noticed by polling an outbox table every 50 ms, so a job starts some
-// tens of milliseconds after its insert commits; and, on PostgreSQL,
-// resuming after a crash waits for RescueAfter plus the rescuer's 30-second
-// round (and the dead leader's 15-second lease). On SQLite, which one
-// process owns, Start resumes a dead process's jobs at once.
+// tens of milliseconds after its insert commits; and resuming the jobs of
+// a replica that died and did not come back waits for RescueAfter plus the
+// rescuer's 30-second round (and the dead leader's 15-second lease). A
+// process that restarts resumes its own predecessor's jobs at once (Start,
+// resumeAbandoned).
 package jobs
 
 import (
@@ -45,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +117,9 @@ type Config struct {
 	// database's.
 	Now func() time.Time
 	// ID names this client in River's tables (attempted_by, leader); empty
-	// means a generated one.
+	// means a generated one. A replica that keeps its ID across restarts
+	// (the server's replica-id file) resumes at start the jobs its previous
+	// process was running.
 	ID string
 }
 
@@ -254,19 +258,32 @@ func (q *Queue) Start(ctx context.Context) error {
 }
 
 // resumeAbandoned makes jobs left running by a dead process available
-// again at once, where that is knowable: on SQLite only one process uses
-// the database (the server locks its data directory), so at start every
-// running job belongs to a process that died. Without this, resuming after
-// a crash would wait for River's rescuer (RescueAfter plus its round). On
-// PostgreSQL other replicas may be running them; the rescuer decides.
+// again at once, where that is knowable, instead of waiting for River's
+// rescuer (RescueAfter plus its round):
+//   - On SQLite only one process uses the database (the server locks its
+//     data directory), so at start every running job belongs to a process
+//     that died.
+//   - On PostgreSQL, a job whose last attempt was made by this client's ID
+//     was run by this replica's previous process — the ID is the
+//     replica's, kept in its data directory, which one process at a time
+//     holds — so it died with that process. Jobs other replicas were
+//     running are left to the rescuer.
 func (q *Queue) resumeAbandoned(ctx context.Context) error {
-	if q.cfg.Dialect != "sqlite" {
-		return nil
+	var err error
+	switch {
+	case q.cfg.Dialect == "sqlite":
+		// scheduled_at in River's own format (its SQLite queries compare
+		// it as text with datetime('now', 'subsec')).
+		_, err = q.cfg.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+			WHERE state = 'running'`)
+	case q.cfg.ID != "":
+		table := "river_job"
+		if q.cfg.Schema != "" {
+			table = `"` + strings.ReplaceAll(q.cfg.Schema, `"`, `""`) + `".river_job`
+		}
+		_, err = q.cfg.DB.ExecContext(ctx, `UPDATE `+table+` SET state = 'available', scheduled_at = now()
+			WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, q.cfg.ID)
 	}
-	// scheduled_at in River's own format (its SQLite queries compare it
-	// as text with datetime('now', 'subsec')).
-	_, err := q.cfg.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
-		WHERE state = 'running'`)
 	if err != nil {
 		return fmt.Errorf("jobs: resuming jobs of a previous process: %w", err)
 	}

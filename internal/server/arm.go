@@ -54,7 +54,12 @@ func (s *Server) newARMServices(vaultClock func() time.Time) error {
 	a := &s.arm
 	db, dialect := s.store.JobsDB()
 	jobLog := slog.New(levelFloor{s.log.Handler(), slog.LevelWarn})
-	if a.queue, err = jobs.New(jobs.Config{DB: db, Dialect: dialect, URL: s.cfg.DatabaseURL, Logger: jobLog}); err != nil {
+	replica, err := replicaID(s.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("replica id: %w", err)
+	}
+	if a.queue, err = jobs.New(jobs.Config{DB: db, Dialect: dialect, URL: s.cfg.DatabaseURL, Logger: jobLog,
+		ID: "edgevault-" + replica}); err != nil {
 		return err
 	}
 	if a.operations, err = operation.New(operation.Config{

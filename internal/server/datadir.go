@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+
+	"github.com/google/uuid"
 )
 
 // lockDataDir takes an exclusive advisory lock on <data-dir>/lock, so that
@@ -25,4 +28,35 @@ func lockDataDir(dir string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// replicaIDFile holds the replica's id, created on its first start.
+const replicaIDFile = "replica-id"
+
+// replicaID returns this data directory's replica id: a UUID made on the
+// first start and kept. Since one process at a time holds a data
+// directory, whatever a previous process with this id left running died
+// with it (jobs.Queue resumes it at once).
+func replicaID(dir string) (string, error) {
+	path := filepath.Join(dir, replicaIDFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if uuid.Validate(id) != nil {
+			return "", fmt.Errorf("%s does not hold a replica id; remove it to make a new one", path)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	id := uuid.NewString()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	return id, nil
 }
