@@ -6,7 +6,7 @@ FUZZTIME  ?= 20s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/edgevault/edgevault/internal/cli.Version=$(VERSION)
 
-.PHONY: help build test test-pg lint fuzz golden bench check js-deps
+.PHONY: help build test test-pg lint fuzz golden bench bench-edge check js-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -41,5 +41,10 @@ golden: ## rewrite golden files under testdata/ after an intended change
 
 bench: ## benchmarks: tokens, server start, envelope, RBAC, locks, operations
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./internal/token/ ./internal/server/ ./internal/envelope/ ./internal/rbac/ ./internal/lock/ ./internal/operation/ ./internal/audit/ ./internal/kvapi/
+
+bench-edge: ## edge benchmarks (~15 min): activation keys, activation, device sync, a fleet of 1,000 devices
+	$(GO) test -run '^$$' -bench 'GenerateActivationKey|DeviceActivation|DeviceSync/.*/push' -benchtime 200x -count 3 -timeout 60m ./internal/e2e/
+	$(GO) test -run '^$$' -bench 'DeviceSync/.*/operation' -benchtime 40x -count 3 -timeout 30m ./internal/e2e/
+	$(GO) test -run '^$$' -bench FleetHeartbeat -benchtime 1x -timeout 30m ./internal/e2e/
 
 check: lint test ## what CI runs: lint, then every test with -race
