@@ -55,6 +55,8 @@ func (noDevices) AckCustomerSecrets(context.Context, resource.ID, []string) (edg
 	return edge.Device{}, errkind.E(errkind.NotFound, "none")
 }
 
+func (noDevices) Watch(string) <-chan struct{} { return make(chan struct{}) }
+
 type noVault struct{}
 
 func (noVault) GetSecretAs(context.Context, string, string, string, string) (sensitive.String, error) {
