@@ -145,6 +145,8 @@ func (m *memStore) AuditChain(_ context.Context, _ resource.ID, after int64, lim
 
 func (m *memStore) ListAudit(context.Context, audit.Filter) ([]audit.Entry, error) { return nil, nil }
 
+func (m *memStore) AuditLastID(context.Context) (int64, error) { return int64(len(m.entries)), nil }
+
 // TestVerifyRandomTampering: every one of 1,000 random single changes to
 // a stored chain (a field modified, with or without its hash recomputed;
 // an entry deleted; two entries swapped; the last entry cut off) is

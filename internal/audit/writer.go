@@ -27,6 +27,9 @@ type Store interface {
 	// ListAudit returns the entries matching f (normalized: Limit set),
 	// in ID order.
 	ListAudit(ctx context.Context, f Filter) ([]Entry, error)
+	// AuditLastID returns the highest entry id of the whole trail (0 for
+	// none): a cheap "anything new?" for the exporter.
+	AuditLastID(ctx context.Context) (int64, error)
 }
 
 // Observer receives one call per batch written or failed, for metrics
@@ -303,6 +306,9 @@ func (w *Writer) flush(recs []Record) error {
 	w.records.Add(uint64(len(recs)))
 	return nil
 }
+
+// LastID returns the highest entry id committed so far (0 for none).
+func (w *Writer) LastID(ctx context.Context) (int64, error) { return w.store.AuditLastID(ctx) }
 
 // List returns a page of entries matching f, in ID order; continue with
 // f.After set to the last entry's ID.

@@ -69,6 +69,9 @@ type Settings interface {
 // Records reads the audit trail (*audit.Writer).
 type Records interface {
 	List(ctx context.Context, f audit.Filter) ([]audit.Entry, error)
+	// LastID is the trail's highest entry id: a pass is skipped when it
+	// has not moved since a pass that found nothing to deliver.
+	LastID(ctx context.Context) (int64, error)
 }
 
 // Accounts says whether a storage account can receive blobs
@@ -162,7 +165,10 @@ type Config struct {
 }
 
 // Exporter delivers audit records to storage accounts.
-type Exporter struct{ cfg Config }
+type Exporter struct {
+	cfg  Config
+	idle idleState // RunOnce's alone: passes run one at a time
+}
 
 // New returns an Exporter.
 func New(cfg Config) (*Exporter, error) {
@@ -210,10 +216,25 @@ func (x *Exporter) Run(ctx context.Context, every time.Duration) {
 // records per setting, and returns how many records it delivered. A
 // setting that fails does not stop the others; the errors are joined.
 func (x *Exporter) RunOnce(ctx context.Context) (int, error) {
+	last, err := x.cfg.Records.LastID(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("audit export: %w", err)
+	}
 	settings, err := x.cfg.Settings.All(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("audit export: settings: %w", err)
 	}
+	// Nothing recorded and no setting changed since a pass that found
+	// nothing: skip the per-setting reads (an idle fleet costs two
+	// queries a pass). A full pass runs at least every idleRecheck, for a
+	// record whose id was allocated before the last pass but committed
+	// after it (PostgreSQL sequences can commit out of order).
+	sig := settingsSignature(settings)
+	now := x.cfg.Now()
+	if x.idle.ok && x.idle.last == last && x.idle.sig == sig && now.Sub(x.idle.at) < idleRecheck {
+		return 0, nil
+	}
+	x.idle.ok = false
 	var (
 		total int
 		errs  []error
@@ -228,7 +249,35 @@ func (x *Exporter) RunOnce(ctx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("audit export to %s for %s: %w", s.StorageAccountID, s.ID, err))
 		}
 	}
+	if total == 0 && len(errs) == 0 {
+		x.idle = idleState{ok: true, last: last, sig: sig, at: now}
+	}
 	return total, errors.Join(errs...)
+}
+
+// idleRecheck bounds how long passes are skipped while nothing moves.
+const idleRecheck = 30 * time.Second
+
+// idleState is the last pass that found nothing to deliver.
+type idleState struct {
+	ok   bool
+	last int64  // the trail's last id then
+	sig  string // the settings then
+	at   time.Time
+}
+
+// settingsSignature identifies a list of settings (ids, creation, account).
+func settingsSignature(ss []Setting) string {
+	var b strings.Builder
+	for _, s := range ss {
+		b.WriteString(s.ID)
+		b.WriteByte('|')
+		b.WriteString(s.CreatedAt.UTC().Format(time.RFC3339Nano))
+		b.WriteByte('|')
+		b.WriteString(s.StorageAccountUID)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // export delivers one setting's pending records, batch by batch.

@@ -2,7 +2,9 @@ package auditexport_test
 
 import (
 	"bytes"
+	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,6 +227,51 @@ func TestReplicas(t *testing.T) {
 			if d := cmp.Diff(seq(0, perVault), e.lines(t, acct.ID, v, at)); d != "" {
 				t.Errorf("%s (-want +got):\n%s", v.Name(), d)
 			}
+		}
+	})
+}
+
+// countingAccounts counts Exists calls: one per setting a pass looks at.
+type countingAccounts struct {
+	auditexport.Accounts
+	calls atomic.Int64
+}
+
+func (c *countingAccounts) Exists(ctx context.Context, id resource.ID) (bool, error) {
+	c.calls.Add(1)
+	return c.Accounts.Exists(ctx, id)
+}
+
+// TestIdlePassesSkipped: once a pass found nothing to deliver, passes
+// skip the per-setting reads until a record is written, a setting changes,
+// or idleRecheck has passed — and then deliver as before.
+func TestIdlePassesSkipped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		vault := vaultID(e.sub, "v1")
+		acct := e.account(t, "idlelogs")
+		e.settings.set(auditexport.Setting{ID: "/x/idle", ResourceID: vault, StorageAccountID: acct.ID, CreatedAt: at})
+		now := at.Add(2 * time.Hour)
+		accounts := &countingAccounts{Accounts: storeAccounts{e.st}}
+		x := e.exporter(t, auditexport.Config{Accounts: accounts, Now: func() time.Time { return now }})
+		if n, err := x.RunOnce(ctx); n != 0 || err != nil || accounts.calls.Load() != 1 {
+			t.Fatalf("first pass = %d, %v, %d lookups; want 0, nil, 1", n, err, accounts.calls.Load())
+		}
+		for range 3 {
+			if n, err := x.RunOnce(ctx); n != 0 || err != nil {
+				t.Fatal(n, err)
+			}
+		}
+		if got := accounts.calls.Load(); got != 1 {
+			t.Fatalf("idle passes looked at the settings %d more times, want none", got-1)
+		}
+		e.record(t, vault, 1, at.Add(time.Minute))
+		if n, err := x.RunOnce(ctx); n != 1 || err != nil || accounts.calls.Load() != 2 {
+			t.Fatalf("pass after a record = %d, %v, %d lookups; want 1, nil, 2", n, err, accounts.calls.Load())
+		}
+		x.RunOnce(ctx) // finds nothing: idle again
+		now = now.Add(31 * time.Second)
+		if _, err := x.RunOnce(ctx); err != nil || accounts.calls.Load() != 4 {
+			t.Fatalf("after idleRecheck: %v, %d lookups; want a full pass", err, accounts.calls.Load())
 		}
 	})
 }

@@ -55,6 +55,9 @@ type Devices interface {
 	BeginPush(ctx context.Context, id resource.ID, pushID string) (edge.Device, error)
 	FinishPush(ctx context.Context, id resource.ID, o edge.PushOutcome) (edge.Device, error)
 	AckCustomerSecrets(ctx context.Context, id resource.ID, ids []string) (edge.Device, error)
+	// Watch returns a channel closed at the device's next change made by
+	// this process.
+	Watch(uid string) <-chan struct{}
 }
 
 // Vault reads and writes secrets acting as a device's managed identity,
@@ -354,8 +357,12 @@ func (h *Handler) withDevice(next func(http.ResponseWriter, *http.Request, edge.
 	}
 }
 
-// maxWait bounds a heartbeat's long poll.
-const maxWait = 25 * time.Second
+// maxWait bounds a heartbeat's long poll; recheck is how often a held poll
+// reads its device again for changes other replicas made.
+const (
+	maxWait = 25 * time.Second
+	recheck = 5 * time.Second
+)
 
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, d edge.Device) {
 	var req devicewire.HeartbeatRequest
@@ -367,13 +374,27 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, d edge.Devic
 		h.fail(w, r, err)
 		return
 	}
+	// Long poll: wait for a change this process makes to the device (a
+	// sync asked for, a customer secret queued), and read again every
+	// recheck for changes made on another replica.
 	wait := min(time.Duration(max(req.WaitSeconds, 0))*time.Second, maxWait)
 	deadline := time.Now().Add(wait)
 	for d.Agent.SyncID == "" && len(d.Agent.Outbox) == 0 && time.Now().Before(deadline) {
+		changed := h.cfg.Devices.Watch(d.UID)
+		// Read once more after watching, so a change between the last
+		// read and the watch is not missed.
+		if d, err = h.cfg.Devices.ByUID(r.Context(), d.UID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if d.Agent.SyncID != "" || len(d.Agent.Outbox) > 0 {
+			break
+		}
 		select {
 		case <-r.Context().Done():
 			return
-		case <-time.After(250 * time.Millisecond):
+		case <-changed:
+		case <-time.After(min(time.Until(deadline), recheck)):
 		}
 		if d, err = h.cfg.Devices.ByUID(r.Context(), d.UID); err != nil {
 			h.fail(w, r, err)

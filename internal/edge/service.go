@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,6 +73,11 @@ const DeleteKind = "dataBoxEdgeDevices/delete"
 // Service manages edge resources.
 type Service struct {
 	cfg Config
+
+	// watchMu guards watch: per device uid, a channel closed at the next
+	// change this process makes to the device (Watch).
+	watchMu sync.Mutex
+	watch   map[string]chan struct{}
 }
 
 // New returns a Service and registers the deletion handler.
@@ -212,7 +218,34 @@ func (s *Service) replace(ctx context.Context, cur, next Device) (Device, error)
 	if err := s.cfg.Store.UpdateDevice(ctx, next, cur.Version); err != nil {
 		return Device{}, err
 	}
+	s.changed(next.UID)
 	return next, nil
+}
+
+// Watch returns a channel closed at the next change this process makes to
+// the device uid. A change made by another replica is not seen: callers
+// that wait (a heartbeat's long poll) also read again now and then.
+func (s *Service) Watch(uid string) <-chan struct{} {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if s.watch == nil {
+		s.watch = map[string]chan struct{}{}
+	}
+	ch, ok := s.watch[uid]
+	if !ok {
+		ch = make(chan struct{})
+		s.watch[uid] = ch
+	}
+	return ch
+}
+
+func (s *Service) changed(uid string) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if ch, ok := s.watch[uid]; ok {
+		close(ch)
+		delete(s.watch, uid)
+	}
 }
 
 // Get returns a device, its status as of now (Offline after a silence).

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/activation"
@@ -84,7 +85,7 @@ func (r identityVaultReader) do(ctx context.Context, p principal.Principal, meth
 	if !p.Enabled {
 		return nil, errkind.E(errkind.PermissionDenied, "the managed identity is disabled")
 	}
-	tok, _, err := r.s.tokens.Issue(ctx, token.Subject{Principal: p, AppID: p.ClientID}, r.s.endpoints.VaultAudience())
+	tok, err := r.s.identityTokens.get(ctx, r.s, p)
 	if err != nil {
 		return nil, err
 	}
@@ -245,4 +246,42 @@ func (v deviceVaults) DeleteDeviceVault(ctx context.Context, vaultID string) err
 		return err
 	}
 	return nil
+}
+
+// identityTokenCache keeps the vault tokens the service signs for managed
+// identities, per identity, until shortly before they expire: a push of
+// several secrets, or a fleet's pushes, would otherwise sign an RS256
+// token per secret. The identity's state is checked on every use (do),
+// so a cached token never outlives its identity's being enabled.
+type identityTokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	raw    string
+	expiry time.Time
+}
+
+// tokenReuseMargin: a token is reused until this long before it expires.
+const tokenReuseMargin = 5 * time.Minute
+
+func (c *identityTokenCache) get(ctx context.Context, s *Server, p principal.Principal) (string, error) {
+	c.mu.Lock()
+	t, ok := c.m[p.ObjectID]
+	c.mu.Unlock()
+	if ok && time.Until(t.expiry) > tokenReuseMargin {
+		return t.raw, nil
+	}
+	raw, claims, err := s.tokens.Issue(ctx, token.Subject{Principal: p, AppID: p.ClientID}, s.endpoints.VaultAudience())
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]cachedToken{}
+	}
+	c.m[p.ObjectID] = cachedToken{raw: raw, expiry: claims.Expiry}
+	c.mu.Unlock()
+	return raw, nil
 }

@@ -70,15 +70,17 @@ type Server struct {
 	// fingerprint): the local CA, or the root of the configured chain.
 	caDER []byte
 	// ca issues device certificates and verifies them on the device host.
-	ca       *pki.CA
-	listener net.Listener
-	http     *http.Server
-	metrics  *http.Server
-	boot     bootstrap.Result
-	arm      armServices
-	audit    *audit.Writer
-	blobs    *blob.Service
-	closers  []func() // run in reverse by close
+	ca *pki.CA
+	// identityTokens caches the vault tokens of managed identities.
+	identityTokens identityTokenCache
+	listener       net.Listener
+	http           *http.Server
+	metrics        *http.Server
+	boot           bootstrap.Result
+	arm            armServices
+	audit          *audit.Writer
+	blobs          *blob.Service
+	closers        []func() // run in reverse by close
 }
 
 // Addr returns the address the TLS listener is bound to.

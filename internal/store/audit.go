@@ -198,6 +198,13 @@ func boolInt(v bool) int64 {
 }
 
 // AuditHead returns the head of id's chain (audit.Store).
+// AuditLastID implements audit.Store: the primary key's maximum.
+func (s *Store) AuditLastID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM audit_records`).Scan(&id)
+	return id, s.wrap(err, "audit records")
+}
+
 func (s *Store) AuditHead(ctx context.Context, id resource.ID) (audit.Head, error) {
 	var h audit.Head
 	err := s.read.QueryRowContext(ctx, `SELECT seq, hash FROM audit_chains WHERE resource_key = $1`, id.Key()).
