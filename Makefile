@@ -6,7 +6,7 @@ FUZZTIME  ?= 20s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/edgevault/edgevault/internal/cli.Version=$(VERSION)
 
-.PHONY: help build test test-pg lint fuzz golden bench bench-edge check js-deps
+.PHONY: help build test test-pg lint fuzz golden bench bench-edge check js-deps screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: ## gofmt, go vet and staticcheck
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	scripts/fuzz.sh $(FUZZTIME)
+
+screenshots: ## regenerate docs/screenshots from the portal's browser test (needs /usr/bin/chromium)
+	mkdir -p docs/screenshots && EDGEVAULT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestPortalInBrowser$$' ./internal/e2e/
 
 golden: ## rewrite golden files under testdata/ after an intended change
 	$(GO) test ./internal/cli/ ./internal/envelope/ ./internal/armapi/ ./internal/kvapi/ ./internal/secret/ -update

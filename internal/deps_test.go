@@ -83,6 +83,9 @@ var rules = map[string][]string{
 	"internal/armapi":          concat(domain, mechanisms),
 	"internal/kvapi":           concat(domain, mechanisms),
 	"internal/blobapi":         concat(domain, mechanisms),
+	// The web portal: a client of the management and vault APIs, in
+	// process; it knows their wire shapes, not the domain.
+	"internal/portal": concat([]string{"internal/client"}, mechanisms),
 
 	"internal/client":            {"internal/sensitive"},
 	"internal/client/clienttest": nil,
@@ -92,7 +95,7 @@ var rules = map[string][]string{
 	// The device host: the agent's side of edge resources.
 	"internal/deviceapi": append([]string{"internal/activation", "internal/edge", "internal/audit", "internal/httpx", "internal/pki"}, vocabulary...),
 
-	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi", "internal/blobapi", "internal/deviceapi"}, domain, mechanisms),
+	"internal/server": concat([]string{"internal/store", "internal/loginapi", "internal/armapi", "internal/kvapi", "internal/blobapi", "internal/deviceapi", "internal/portal"}, domain, mechanisms),
 
 	"cmd/edgevault":       {"internal/cli", "internal/server"},
 	"cmd/edgevault-agent": append([]string{"internal/agent"}, clientSide...),

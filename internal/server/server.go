@@ -267,6 +267,10 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 	if err != nil {
 		return err
 	}
+	portalHandler, err := s.newPortalHandler()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := httpx.NewMetrics(reg)
@@ -301,6 +305,7 @@ func (s *Server) wire(opts Options, tlsCfg *tls.Config) error {
 		Vault:  vault,
 		Blob:   blobHosts,
 		Device: s.newDeviceHandler(),
+		Portal: portalHandler,
 		Ready:  s.store.Ping,
 		Logger: s.log,
 	}
