@@ -51,7 +51,7 @@ type Activator interface {
 // Devices is the device side of edge resources (edge.Service).
 type Devices interface {
 	ByUID(ctx context.Context, uid string) (edge.Device, error)
-	Heartbeat(ctx context.Context, id resource.ID) (edge.Device, error)
+	Heartbeat(ctx context.Context, d edge.Device) (edge.Device, error)
 	BeginPush(ctx context.Context, id resource.ID, pushID string) (edge.Device, error)
 	FinishPush(ctx context.Context, id resource.ID, o edge.PushOutcome) (edge.Device, error)
 	AckCustomerSecrets(ctx context.Context, id resource.ID, ids []string) (edge.Device, error)
@@ -369,7 +369,7 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, d edge.Devic
 	if !decode(w, r, maxSmallBody, &req) {
 		return
 	}
-	d, err := h.cfg.Devices.Heartbeat(r.Context(), d.ID)
+	d, err := h.cfg.Devices.Heartbeat(r.Context(), d)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -42,7 +42,7 @@ type noDevices struct{}
 func (noDevices) ByUID(context.Context, string) (edge.Device, error) {
 	return edge.Device{}, errkind.E(errkind.NotFound, "none")
 }
-func (noDevices) Heartbeat(context.Context, resource.ID) (edge.Device, error) {
+func (noDevices) Heartbeat(context.Context, edge.Device) (edge.Device, error) {
 	return edge.Device{}, errkind.E(errkind.NotFound, "none")
 }
 func (noDevices) BeginPush(context.Context, resource.ID, string) (edge.Device, error) {

@@ -40,10 +40,17 @@ func (d Device) StatusAt(now time.Time, offlineAfter time.Duration) Status {
 // Activated reports whether an appliance has activated the device.
 func (d Device) Activated() bool { return d.Agent.DeviceKey != "" }
 
-// Heartbeat records that the device was heard from.
-func (s *Service) Heartbeat(ctx context.Context, id resource.ID) (Device, error) {
+// Heartbeat records that the device d (as just read) was heard from. The
+// time is written only when the recorded one is older than a third of the
+// offline threshold, or the device was not Online: a fleet's heartbeats
+// then cost reads, mostly, and a device still turns Offline within
+// OfflineAfter plus a third of it.
+func (s *Service) Heartbeat(ctx context.Context, d Device) (Device, error) {
 	now := s.now()
-	return s.Update(ctx, id, func(d *Device) error {
+	if d.Status == Online && now.Sub(d.LastSeen) < s.cfg.OfflineAfter/3 {
+		return d, nil
+	}
+	return s.Update(ctx, d.ID, func(d *Device) error {
 		d.LastSeen, d.Status = now, Online
 		return nil
 	})
