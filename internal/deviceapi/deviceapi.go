@@ -89,8 +89,12 @@ type Config struct {
 	// OfflineAfter the silence after which a device is Offline.
 	Heartbeat    time.Duration
 	OfflineAfter time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Recheck is how often a held heartbeat reads its device again, for
+	// changes another replica made (DefaultRecheck when zero); a server
+	// that is the only one on its database sets it to the longest wait.
+	Recheck time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Handler serves the device host.
@@ -120,6 +124,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.OfflineAfter <= 0 {
 		cfg.OfflineAfter = edge.DefaultOfflineAfter
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = DefaultRecheck
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET "+devicewire.PathCA, h.getCA)
@@ -357,12 +364,11 @@ func (h *Handler) withDevice(next func(http.ResponseWriter, *http.Request, edge.
 	}
 }
 
-// maxWait bounds a heartbeat's long poll; recheck is how often a held poll
-// reads its device again for changes other replicas made.
-const (
-	maxWait = 25 * time.Second
-	recheck = 5 * time.Second
-)
+// maxWait bounds a heartbeat's long poll.
+const maxWait = 25 * time.Second
+
+// DefaultRecheck is Config.Recheck's default.
+const DefaultRecheck = 5 * time.Second
 
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, d edge.Device) {
 	var req devicewire.HeartbeatRequest
@@ -375,30 +381,30 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, d edge.Devic
 		return
 	}
 	// Long poll: wait for a change this process makes to the device (a
-	// sync asked for, a customer secret queued), and read again every
-	// recheck for changes made on another replica.
+	// sync asked for, a customer secret queued) and, where other replicas
+	// may change it (Config.Recheck), read it again now and then. Each
+	// wake subscribes before it reads, so no change falls between.
 	wait := min(time.Duration(max(req.WaitSeconds, 0))*time.Second, maxWait)
 	deadline := time.Now().Add(wait)
-	for d.Agent.SyncID == "" && len(d.Agent.Outbox) == 0 && time.Now().Before(deadline) {
+	pending := func(d edge.Device) bool { return d.Agent.SyncID != "" || len(d.Agent.Outbox) > 0 }
+	if !pending(d) && wait > 0 {
 		changed := h.cfg.Devices.Watch(d.UID)
-		// Read once more after watching, so a change between the last
-		// read and the watch is not missed.
 		if d, err = h.cfg.Devices.ByUID(r.Context(), d.UID); err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		if d.Agent.SyncID != "" || len(d.Agent.Outbox) > 0 {
-			break
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-changed:
-		case <-time.After(min(time.Until(deadline), recheck)):
-		}
-		if d, err = h.cfg.Devices.ByUID(r.Context(), d.UID); err != nil {
-			h.fail(w, r, err)
-			return
+		for !pending(d) && time.Now().Before(deadline) {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-changed:
+			case <-time.After(min(time.Until(deadline), h.cfg.Recheck)):
+			}
+			changed = h.cfg.Devices.Watch(d.UID)
+			if d, err = h.cfg.Devices.ByUID(r.Context(), d.UID); err != nil {
+				h.fail(w, r, err)
+				return
+			}
 		}
 	}
 	resp := devicewire.HeartbeatResponse{Status: string(d.StatusAt(h.cfg.Now(), h.cfg.OfflineAfter)),

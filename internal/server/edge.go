@@ -154,7 +154,7 @@ func (s *Server) newDeviceHandler() *deviceapi.Handler {
 	return deviceapi.New(deviceapi.Config{
 		Activator: s.arm.activation, Devices: s.arm.edge, Vault: identityVaultClient{s}, Audit: s.audit,
 		CA: s.ca, TrustPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.caDER}), TrustDER: s.caDER,
-		Heartbeat: s.cfg.DeviceHeartbeat, OfflineAfter: s.cfg.DeviceOfflineAfter, Logger: s.log,
+		Heartbeat: s.cfg.DeviceHeartbeat, OfflineAfter: s.cfg.DeviceOfflineAfter, Logger: s.log, Recheck: s.deviceRecheck(),
 	})
 }
 
@@ -284,4 +284,14 @@ func (c *identityTokenCache) get(ctx context.Context, s *Server, p principal.Pri
 	c.m[p.ObjectID] = cachedToken{raw: raw, expiry: claims.Expiry}
 	c.mu.Unlock()
 	return raw, nil
+}
+
+// deviceRecheck is how often a held heartbeat reads its device again: on
+// SQLite this process is the only writer, so a change always wakes the
+// poll and no re-read is needed; on PostgreSQL another replica may make it.
+func (s *Server) deviceRecheck() time.Duration {
+	if s.cfg.DatabaseURL == "" {
+		return time.Minute
+	}
+	return deviceapi.DefaultRecheck
 }
