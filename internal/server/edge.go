@@ -22,6 +22,7 @@ import (
 	"github.com/edgevault/edgevault/internal/deviceapi"
 	"github.com/edgevault/edgevault/internal/edge"
 	"github.com/edgevault/edgevault/internal/errkind"
+	"github.com/edgevault/edgevault/internal/httpx"
 	"github.com/edgevault/edgevault/internal/keyvault"
 	"github.com/edgevault/edgevault/internal/principal"
 	"github.com/edgevault/edgevault/internal/sensitive"
@@ -94,7 +95,14 @@ func (r identityVaultReader) do(ctx context.Context, p principal.Principal, meth
 		return nil, errkind.E(errkind.Internal, "vault URI %q is invalid", vaultURI)
 	}
 	u.Path, u.RawPath, u.RawQuery = "", "", "api-version=7.5"
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	// The in-process request is a request of its own: a fresh context, so
+	// that the server's middleware state (request id, surface) of the
+	// request that made this call is not shared with it; cancelled with
+	// the caller's.
+	inner, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	req, err := http.NewRequestWithContext(inner, method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +111,9 @@ func (r identityVaultReader) do(ctx context.Context, p principal.Principal, meth
 	req.RemoteAddr = "127.0.0.1:0"
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("User-Agent", "edgevault (managed identity)")
+	if id := httpx.RequestID(ctx); id != "" {
+		req.Header.Set("x-ms-correlation-request-id", id)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
