@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 )
@@ -40,16 +41,20 @@ type Config struct {
 	Now func() time.Time
 	// SoftwareVersion is sent with heartbeats.
 	SoftwareVersion string
+	// Terminal receives what is for the person who started the agent
+	// (the local UI's one-time password); os.Stderr when nil.
+	Terminal io.Writer
 }
 
 // Agent is an appliance whose state was loaded from its data directory.
 // Its methods are safe for concurrent use (the run loop and the local UI
 // share it).
 type Agent struct {
-	dir     string
-	log     *slog.Logger
-	now     func() time.Time
-	version string
+	dir      string
+	log      *slog.Logger
+	terminal io.Writer
+	now      func() time.Time
+	version  string
 
 	activateMu sync.Mutex // one activation at a time
 
@@ -68,7 +73,7 @@ func Open(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{dir: cfg.DataDir, log: cfg.Logger, now: cfg.Now, version: cfg.SoftwareVersion, st: st,
+	a := &Agent{dir: cfg.DataDir, log: cfg.Logger, now: cfg.Now, version: cfg.SoftwareVersion, st: st, terminal: cfg.Terminal,
 		activated: make(chan struct{})}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -134,4 +139,12 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("the device API refused: %s: %s (HTTP %d)", e.Code, e.Message, e.StatusCode)
+}
+
+// uiOut is where the local UI's password is printed.
+func (a *Agent) uiOut() io.Writer {
+	if a.terminal != nil {
+		return a.terminal
+	}
+	return os.Stderr
 }

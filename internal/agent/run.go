@@ -21,8 +21,9 @@ type RunOptions struct {
 	Heartbeat time.Duration
 	// UIAddr, when set, serves the local UI there; it must be loopback.
 	UIAddr string
-	// UIReady, when set, receives the UI's address once it listens.
-	UIReady func(addr string)
+	// UIReady, when set, receives the UI's address and its one-time
+	// password once it listens.
+	UIReady func(addr, password string)
 }
 
 // DefaultHeartbeat is RunOptions.Heartbeat's default.

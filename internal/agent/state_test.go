@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,7 +22,7 @@ func initAgent(t *testing.T) *Agent {
 	if _, err := Init(dir, "SN-0001", nil); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Open(Config{DataDir: dir})
+	a, err := Open(Config{DataDir: dir, Terminal: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
