@@ -18,8 +18,8 @@ func TestSignInFailure(t *testing.T) {
 		status         int
 		want           string
 	}{
-		{"wrong password", "alice", "nope", http.StatusUnauthorized, "The user name or password is wrong."},
-		{"unknown user", "mallory", "pw", http.StatusUnauthorized, "The user name or password is wrong."},
+		{"wrong password", "alice", "nope-Xq7-wrong", http.StatusUnauthorized, "The user name or password is wrong."},
+		{"unknown user", "mallory", "mallory-Pw-9zq", http.StatusUnauthorized, "The user name or password is wrong."},
 		{"empty", "", "", http.StatusBadRequest, "Enter your user name and password."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
