@@ -14,6 +14,7 @@ import (
 	"github.com/edgevault/edgevault/internal/edge"
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/httpx"
+	"github.com/edgevault/edgevault/internal/operation"
 	"github.com/edgevault/edgevault/internal/resource"
 	"github.com/edgevault/edgevault/internal/resourcegroup"
 	"github.com/edgevault/edgevault/internal/sensitive"
@@ -311,18 +312,27 @@ func (h *Handler) updateExtendedInfo(w http.ResponseWriter, q *request) {
 // is optional ({} or absent: a default vault name).
 func (h *Handler) generateActivationKey(w http.ResponseWriter, q *request) {
 	var body arm.GenerateActivationKeyRequest
+	h.startDeviceOperation(w, q, &body, func() (operation.Operation, error) {
+		return h.cfg.Activation.Begin(q.ctx(), q.caller.Principal, deviceID(q), body.KeyVaultName)
+	})
+}
+
+// startDeviceOperation answers a device action that starts a
+// long-running operation: its optional JSON body (absent or an object
+// decoded into body), a group that is not being deleted, then begin; 202
+// with the operation's URLs.
+func (h *Handler) startDeviceOperation(w http.ResponseWriter, q *request, body any, begin func() (operation.Operation, error)) {
 	var err error
 	if q.Request.ContentLength != 0 {
-		err = arm.DecodeBody(q.Request, &body)
+		err = arm.DecodeBody(q.Request, body)
 	}
 	if err == nil {
 		err = h.requireGroup(q, true)
 	}
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
+	var op operation.Operation
+	if err == nil {
+		op, err = begin()
 	}
-	op, err := h.cfg.Activation.Begin(q.ctx(), q.caller.Principal, deviceID(q), body.KeyVaultName)
 	if err != nil {
 		writeError(w, q.Request, err)
 		return
@@ -449,21 +459,9 @@ func operationProperties(q *request, opPrincipal string, step string, status str
 // syncDeviceSecrets asks the device to push its secrets: 202 with the
 // operation that ends when it has (the portal's "Sync device secrets").
 func (h *Handler) syncDeviceSecrets(w http.ResponseWriter, q *request) {
-	err := h.requireGroup(q, true)
-	if err == nil && q.Request.ContentLength > 0 {
-		var body struct{}
-		err = arm.DecodeBody(q.Request, &body)
-	}
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	op, err := h.cfg.Edge.BeginSync(q.ctx(), q.caller.Principal, deviceID(q))
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	h.writeAccepted(w, q, op)
+	h.startDeviceOperation(w, q, &struct{}{}, func() (operation.Operation, error) {
+		return h.cfg.Edge.BeginSync(q.ctx(), q.caller.Principal, deviceID(q))
+	})
 }
 
 // sendSecret delivers a customer secret to the device, sealed under its
@@ -489,40 +487,14 @@ func (h *Handler) sendSecret(w http.ResponseWriter, q *request) {
 // portal's "Recover key vault → Configure"): 202 with its URLs.
 func (h *Handler) recoverKeyVault(w http.ResponseWriter, q *request) {
 	var body arm.GenerateActivationKeyRequest // {"keyVaultName"?}
-	var err error
-	if q.Request.ContentLength != 0 {
-		err = arm.DecodeBody(q.Request, &body)
-	}
-	if err == nil {
-		err = h.requireGroup(q, true)
-	}
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	op, err := h.cfg.Activation.BeginRecover(q.ctx(), q.caller.Principal, deviceID(q), body.KeyVaultName)
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	h.writeAccepted(w, q, op)
+	h.startDeviceOperation(w, q, &body, func() (operation.Operation, error) {
+		return h.cfg.Activation.BeginRecover(q.ctx(), q.caller.Principal, deviceID(q), body.KeyVaultName)
+	})
 }
 
 // reconfigureManagedIdentity starts restoring the identity's access.
 func (h *Handler) reconfigureManagedIdentity(w http.ResponseWriter, q *request) {
-	err := h.requireGroup(q, true)
-	if err == nil && q.Request.ContentLength > 0 {
-		var body struct{}
-		err = arm.DecodeBody(q.Request, &body)
-	}
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	op, err := h.cfg.Activation.BeginReconfigure(q.ctx(), q.caller.Principal, deviceID(q))
-	if err != nil {
-		writeError(w, q.Request, err)
-		return
-	}
-	h.writeAccepted(w, q, op)
+	h.startDeviceOperation(w, q, &struct{}{}, func() (operation.Operation, error) {
+		return h.cfg.Activation.BeginReconfigure(q.ctx(), q.caller.Principal, deviceID(q))
+	})
 }
