@@ -93,7 +93,7 @@ const (
 	AbsoluteTimeout = 12 * time.Hour
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -149,6 +149,8 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /checkVaultName", h.auth(h.checkVaultName))
 	h.mux.HandleFunc("GET /operations/{id}", h.auth(h.operationPage))
 	h.mux.HandleFunc("GET /operations/{id}/status", h.auth(h.operationStatus))
+	h.auditRoutes()
+	h.vaultRoutes()
 	return h, nil
 }
 

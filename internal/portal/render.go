@@ -14,8 +14,8 @@ import (
 	"github.com/edgevault/edgevault/internal/httpx"
 )
 
-// pages are the parsed templates, one set per page: the layout plus the
-// page's own file.
+// pages are the parsed templates, one set per page: the layout and the
+// partials plus the page's own file.
 type pages map[string]*template.Template
 
 var funcs = template.FuncMap{
@@ -35,6 +35,10 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"join": strings.Join,
+	// tabs is the argument of the resource-tabs partial.
+	"tabs": func(url, current string) map[string]string {
+		return map[string]string{"URL": url, "Current": current}
+	},
 }
 
 func parsePages() (pages, error) {
@@ -42,7 +46,8 @@ func parsePages() (pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Every page sees the layout and the partials (templates/partials).
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,8 @@ type securityData struct {
 	Overview         securityOverview
 	Revealed         *revealed
 	Notice           string
+	// Audit is the audit section (audit.go's securityAudit).
+	Audit any
 }
 
 // readOverview reads the security overview as the user.
@@ -103,9 +105,14 @@ func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, rv *revea
 		h.apiFailure(w, r, err)
 		return
 	}
+	audit, err := h.securityAudit(r, o)
+	if err != nil {
+		h.apiFailure(w, r, err)
+		return
+	}
 	group, name := r.PathValue("group"), r.PathValue("name")
 	h.render(w, r, http.StatusOK, "security", securityData{Group: group, Name: name, URL: resourceURL(group, name),
-		Overview: o, Revealed: rv, Notice: notices[notice]})
+		Overview: o, Revealed: rv, Notice: notices[notice], Audit: audit})
 }
 
 // syncSecrets starts syncDeviceSecrets as the user and follows it on the

@@ -1,0 +1,6 @@
+package portal
+
+// The key vault pages. (Being written.)
+
+// vaultRoutes registers the key vault pages.
+func (h *Handler) vaultRoutes() {}
