@@ -36,6 +36,7 @@ var stepText = map[string]string{
 var opHeadings = map[string]string{
 	"generate": "Generate activation key", "sync": "Sync device secrets",
 	"delete": "Delete edge resource", "recover": "Recover key vault",
+	"reconfigure": "Reconfigure managed identity",
 }
 
 // step is one completed step as shown.
@@ -60,8 +61,11 @@ func completedSteps(kind, last string) []step {
 		return []step{}
 	}
 	plans := [][]string{client.ActivationSteps, client.RegenerateSteps}
-	if kind == "recover" { // shares step names with ActivationSteps
+	switch kind { // these share step names with ActivationSteps
+	case "recover":
 		plans = [][]string{client.RecoverSteps}
+	case "reconfigure":
+		plans = [][]string{client.ReconfigureSteps}
 	}
 	for _, plan := range plans {
 		if i := slices.Index(plan, last); i >= 0 {

@@ -149,6 +149,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /checkVaultName", h.auth(h.checkVaultName))
 	h.mux.HandleFunc("GET /operations/{id}", h.auth(h.operationPage))
 	h.mux.HandleFunc("GET /operations/{id}/status", h.auth(h.operationStatus))
+	h.deviceRoutes()
 	h.auditRoutes()
 	h.vaultRoutes()
 	return h, nil

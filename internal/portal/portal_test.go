@@ -54,6 +54,7 @@ type fakeAPI struct {
 	// call; lists and PUTs answer 409 MissingSubscriptionRegistration.
 	unregistered bool
 	lastQuery    url.Values // query of the last call
+	revokeBody   []string   // the key ids of the last revokeActivationKeys
 	// ids are the request and correlation ids of each call, when the
 	// API runs inside httpx.RequestIDs.
 	ids [][2]string
@@ -130,6 +131,22 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(p, "/operationResults/op1"):
 		writeJSON(w, 200, map[string]any{"activationKey": keyVal, "expiryTimeInUTC": "2026-12-01T00:00:00Z",
 			"keyVaultId": "/subscriptions/x/vaults/kv1", "steps": []any{map[string]any{"name": "CreateKeyVault", "status": "Succeeded"}}})
+	case p == dev+"/activationKeys":
+		writeJSON(w, 200, map[string]any{"value": []any{
+			map[string]any{"id": "k1", "createdAt": "2026-11-26T09:00:00Z", "createdBy": aliceID, "expiryTimeInUTC": "2026-11-29T09:00:00Z", "state": "Revoked", "revokedAt": "2026-11-27T09:00:00Z"},
+			map[string]any{"id": "k2", "createdAt": "2026-11-27T09:00:00Z", "createdBy": aliceID, "expiryTimeInUTC": "2026-11-30T09:00:00Z", "state": "Unused"}}})
+	case p == dev+"/revokeActivationKeys":
+		var body struct{ KeyIDs []string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.revokeBody = body.KeyIDs
+		writeJSON(w, 200, map[string]any{"revoked": []string{"k2"}})
+	case p == dev+"/reconfigureManagedIdentity":
+		w.Header().Set("Azure-AsyncOperation", "https://"+mgmtHost+"/subscriptions/"+sub+"/providers/Microsoft.Resources/operationStatuses/op1?api-version=2023-12-01")
+		w.WriteHeader(202)
+	case p == dev+"/alerts":
+		writeJSON(w, 200, map[string]any{"value": []any{
+			map[string]any{"name": "a1", "properties": map[string]any{"title": "Device offline", "alertType": "DeviceOffline", "severity": "Warning", "appearedAtDateTime": "2026-11-27T08:00:00Z", "recommendation": "Check the device."}},
+			map[string]any{"name": "a2", "properties": map[string]any{"title": "The key vault was deleted", "alertType": "KeyVaultDeleted", "severity": "Critical", "appearedAtDateTime": "2026-11-27T07:00:00Z", "recommendation": "Recover the key vault."}}}})
 	case p == dev+"/securityOverview":
 		writeJSON(w, 200, map[string]any{
 			"keyVault":        map[string]any{"name": "kv1", "state": "Active", "uri": "https://kv1." + vaultHost + "/", "locks": []any{map[string]any{"name": "edgevault-protect", "level": "CanNotDelete"}}},

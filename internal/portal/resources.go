@@ -133,6 +133,8 @@ type overviewData struct {
 	Problem  string
 	Vault    string // the generate form's key-vault name, echoed on error
 	URL      string
+	Keys     []arm.ActivationKeyInfo
+	Notice   string
 }
 
 // overview shows an edge resource: status, identity, extended info and
@@ -175,6 +177,11 @@ func (h *Handler) showOverview(w http.ResponseWriter, r *http.Request, status in
 		d.Secrets = append(d.Secrets, s)
 	}
 	sort.Strings(d.Secrets)
+	if d.Keys, err = h.activationKeys(r, sub, group, name); err != nil {
+		h.apiFailure(w, r, err)
+		return
+	}
+	d.Notice = notices[r.URL.Query().Get("notice")]
 	h.render(w, r, status, "overview", d)
 }
 

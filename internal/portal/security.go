@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgevault/edgevault/internal/arm"
+	"github.com/edgevault/edgevault/internal/resource"
 )
 
 // securityOverview is GET {device}/securityOverview's answer, the
@@ -66,11 +67,30 @@ type revealed struct {
 // securityData is the Security page's data.
 type securityData struct {
 	Group, Name, URL string
-	Overview         securityOverview
-	Revealed         *revealed
-	Notice           string
+	// VaultURL is the portal's page of the key vault ("" when none).
+	VaultURL string
+	Overview securityOverview
+	Revealed *revealed
+	Notice   string
 	// Audit is the audit section (audit.go's securityAudit).
 	Audit any
+}
+
+// vaultPageURL is the portal's page of the overview's key vault: the
+// vault's own page while it exists, the vault list (with its deleted
+// vaults) once it is deleted; "" without a vault.
+func vaultPageURL(o securityOverview) string {
+	if o.KeyVault == nil {
+		return ""
+	}
+	id, err := resource.Parse(o.KeyVault.ID)
+	if err != nil {
+		return ""
+	}
+	if o.KeyVault.State != "Active" && o.KeyVault.State != "Inaccessible" {
+		return "/vaults"
+	}
+	return "/vaults/" + url.PathEscape(id.ResourceGroupName()) + "/" + url.PathEscape(id.Name())
 }
 
 // readOverview reads the security overview as the user.
@@ -96,7 +116,9 @@ func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
 // notices are the messages a redirect may ask the Security page to show,
 // by key: the page never prints text from the URL.
 var notices = map[string]string{
-	"synced": "Device secrets synced.",
+	"synced":       "Device secrets synced.",
+	"revoked":      "The unused activation keys are revoked.",
+	"revoked-none": "There was no unused activation key to revoke.",
 }
 
 func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, rv *revealed, notice string) {
@@ -111,7 +133,7 @@ func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, rv *revea
 		return
 	}
 	group, name := r.PathValue("group"), r.PathValue("name")
-	h.render(w, r, http.StatusOK, "security", securityData{Group: group, Name: name, URL: resourceURL(group, name),
+	h.render(w, r, http.StatusOK, "security", securityData{Group: group, Name: name, URL: resourceURL(group, name), VaultURL: vaultPageURL(o),
 		Overview: o, Revealed: rv, Notice: notices[notice], Audit: audit})
 }
 
@@ -162,6 +184,6 @@ func (h *Handler) reveal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	group, dev := r.PathValue("group"), r.PathValue("name")
-	h.render(w, r, http.StatusOK, "security", securityData{Group: group, Name: dev, URL: resourceURL(group, dev),
+	h.render(w, r, http.StatusOK, "security", securityData{Group: group, Name: dev, URL: resourceURL(group, dev), VaultURL: vaultPageURL(o),
 		Overview: o, Revealed: rv})
 }
