@@ -15,6 +15,7 @@ import (
 // deviceRow is one line of the resource list.
 type deviceRow struct {
 	Name, Group, Location, Status, SKU string
+	URL                                string // its Overview
 }
 
 // resourceList shows the edge resources of the user's subscription and a
@@ -60,10 +61,26 @@ func (h *Handler) showResourceList(w http.ResponseWriter, r *http.Request, statu
 			continue
 		}
 		rows = append(rows, deviceRow{Name: d.Name, Group: id.ResourceGroupName(), Location: d.Location,
-			Status: d.Properties.DataBoxEdgeDeviceStatus, SKU: d.SKU.Name})
+			Status: d.Properties.DataBoxEdgeDeviceStatus, SKU: d.SKU.Name, URL: resourceURL(id.ResourceGroupName(), d.Name)})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
-	h.render(w, r, status, "resources", map[string]any{"Subscription": sub, "Devices": rows, "Form": form, "Problem": problem})
+	// The user's resource groups are offered in the create form; a name
+	// not among them makes a new group.
+	var groups []string
+	if a, err := h.management(ctx, r, http.MethodGet, "/subscriptions/"+url.PathEscape(sub)+"/resourcegroups?api-version="+
+		providerAPIVersion, nil, http.StatusOK); err == nil {
+		var gl struct {
+			Value []struct{ Name string } `json:"value"`
+		}
+		if a.decode(&gl) == nil {
+			for _, g := range gl.Value {
+				groups = append(groups, g.Name)
+			}
+			sort.Strings(groups)
+		}
+	}
+	h.render(w, r, status, "resources", map[string]any{"Subscription": sub, "Devices": rows, "Form": form, "Problem": problem,
+		"Groups": groups})
 }
 
 // nameRE is what the portal accepts as a resource or group name before
@@ -100,11 +117,20 @@ func (h *Handler) createResource(w http.ResponseWriter, r *http.Request) {
 	}
 	err = put()
 	// Like the Azure portal and SDKs, register the provider for the user
-	// (as the user: it needs the register permission) and try again.
+	// (as the user: it needs the register permission) and try again; and
+	// like the Azure portal's "Create new", make a resource group that
+	// does not exist yet, in the resource's location.
 	var e *apiError
 	if errors.As(err, &e) && e.Code == "MissingSubscriptionRegistration" {
 		if _, err = h.management(ctx, r, http.MethodPost, "/subscriptions/"+url.PathEscape(sub)+
 			"/providers/Microsoft.DataBoxEdge/register?api-version="+providerAPIVersion, nil, http.StatusOK); err == nil {
+			err = put()
+		}
+	}
+	if errors.As(err, &e) && e.Code == "ResourceGroupNotFound" {
+		if _, err = h.management(ctx, r, http.MethodPut, "/subscriptions/"+url.PathEscape(sub)+"/resourcegroups/"+
+			url.PathEscape(f.Group)+"?api-version="+providerAPIVersion, map[string]string{"location": f.Location},
+			http.StatusOK, http.StatusCreated); err == nil {
 			err = put()
 		}
 	}
