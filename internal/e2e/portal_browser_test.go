@@ -6,8 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,130 +16,189 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/edgevault/edgevault/internal/agent"
+	"github.com/edgevault/edgevault/internal/config"
+	"github.com/edgevault/edgevault/internal/devicewire"
 )
 
 // chromiumPath is Debian's Chromium (apt-get install -y chromium).
 const chromiumPath = "/usr/bin/chromium"
 
-// TestPortalInBrowser drives the portal in headless Chromium as a person
-// would: sign in, create an edge resource, open it, generate an activation
-// key and see the key, see the vault on the Security page, and delete the
-// resource (and its vault) through the typed confirmation. Any console error or uncaught exception (a CSP
-// violation included) fails the test.
+// TestPortalInBrowser is the seed's whole flow done by a person in
+// headless Chromium, with the real agent and its local UI: sign in by
+// keyboard, create an edge resource (and its resource group), generate an
+// activation key, activate the appliance in its local UI with it, see the
+// secrets synced on the Security page, sync them and see the
+// notification, give yourself access and reveal the BitLocker key, remove
+// the vault's lock and delete the vault from its page, see the Critical
+// alert, recover the vault through the blade, and delete the resource
+// through the typed confirmation. Any console error or uncaught exception
+// (a CSP violation included) fails the test. With EDGEVAULT_SCREENSHOTS
+// set (make screenshots), it saves the main pages there.
 func TestPortalInBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("browser test skipped: %s not found (apt-get install -y chromium)", chromiumPath)
 	}
-	srv := startInProcess(t, t.TempDir(), "127.0.0.1:0", &syncBuffer{})
+	srv := startInProcessWith(t, t.TempDir(), "127.0.0.1:0", "", os.Stderr, func(c *config.Config) {
+		c.DeviceHeartbeat, c.DeviceOfflineAfter = time.Second, 5*time.Second
+	})
 	boot := srv.boot
-	port := srv.Addr().(*net.TCPAddr).Port
-
-	// The resource group exists beforehand; the portal has no group page yet.
-	tok := spToken(t, tokenClient(srv.http, boot), boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret, boot.ManagementAudience)
-	if err := adminAPI(srv.http, tok).Do(t.Context(), http.MethodPut, boot.ManagementEndpoint+"/subscriptions/"+boot.SubscriptionID+
-		"/resourceGroups/rg-portal?api-version=2021-04-01", map[string]string{"location": "westeurope"}, nil); err != nil {
-		t.Fatalf("create resource group: %v", err)
-	}
-	// Key Vault's provider is registered, so that the vault name can be
-	// checked as it is typed (generateActivationKey would register it).
-	if err := adminAPI(srv.http, tok).Do(t.Context(), http.MethodPost, boot.ManagementEndpoint+"/subscriptions/"+boot.SubscriptionID+
-		"/providers/Microsoft.KeyVault/register?api-version=2021-04-01", nil, nil); err != nil {
-		t.Fatalf("register Microsoft.KeyVault: %v", err)
-	}
-
-	ctx := browser(t, serverSPKI(t, port))
-	// Console messages are collected from the start (Console subscribes when
-	// called) and read in another goroutine until the browser closes.
-	messages := chromedp.Console(ctx)
-	var consoleErrs []string
-	var mu sync.Mutex
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				mu.Lock()
-				consoleErrs = append(consoleErrs, fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
-				mu.Unlock()
-			}
-		}
-	}()
+	b := newPortalBrowser(t, srv)
 	portal := boot.PortalURL // https://portal.localhost:PORT/
-	err := do(ctx,
-		chromedp.Navigate(portal+"signin"),
+
+	// Sign in with the keyboard only: type, Tab to the password, Enter.
+	b.do("sign in",
+		chromedp.Navigate(portal),
 		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), boot.Admin.Username),
-		chromedp.SendKeys(chromedp.ID("password"), boot.Admin.Password),
-		chromedp.Submit(chromedp.ID("password")),
+		chromedp.Focus(chromedp.ID("username")),
+		chromedp.KeyEvent(boot.Admin.Username+"\t"),
+		chromedp.KeyEvent(boot.Admin.Password+"\r"),
 		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Edge resources"]`)),
-		// Create a resource from the list page's form.
+	)
+	// Create a resource in a group that does not exist yet.
+	b.do("create",
 		chromedp.SendKeys(chromedp.ID("name"), "dev-portal"),
 		chromedp.SendKeys(chromedp.ID("group"), "rg-portal"),
 		chromedp.Submit(chromedp.ID("name")),
 		chromedp.WaitVisible(chromedp.Search(`//h1[text()="dev-portal"]`)),
-		// It is in the list; open it from there.
 		chromedp.Navigate(portal),
 		chromedp.WaitVisible(chromedp.Search(`//a[text()="dev-portal"]`)),
 	)
-	if err != nil {
-		t.Fatalf("browser: sign in and create: %v (console: %v)\n%s", err, consoleErrs, pageText(ctx))
+	b.screenshot("portal-resources")
+	if list := b.text("table"); !strings.Contains(list, "dev-portal") || !strings.Contains(list, "rg-portal") {
+		t.Errorf("resource list: %q", list)
 	}
-	screenshot(t, ctx, "portal-resources")
-	listText, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = do(ctx,
+
+	// Generate a key into a named vault; the name is checked as typed, the
+	// progress page follows the operation and shows the key once.
+	b.do("generate",
 		chromedp.Click(chromedp.Search(`//a[text()="dev-portal"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1[text()="dev-portal"]`)),
-		// Generate a key with a vault name; the progress page follows the
-		// operation and shows the key.
 		chromedp.SendKeys(chromedp.ID("keyVaultName"), "kv-portal-1"),
-		// The name is checked as it is typed.
 		chromedp.WaitVisible(chromedp.Search(`//p[@id="kvcheck" and text()="The name is available."]`)),
 		chromedp.Submit(chromedp.ID("keyVaultName")),
 		chromedp.WaitVisible(chromedp.ID("activation-key")),
 	)
-	if err != nil {
-		t.Fatalf("browser: generate: %v (console: %v)\n%s", err, consoleErrs, pageText(ctx))
+	b.screenshot("portal-activation-key")
+	key := b.value("#activation-key")
+	if card := b.text(".key"); !strings.Contains(card, "Expires") || !strings.Contains(card, "UTC") {
+		t.Errorf("key card: %q", card)
 	}
-	screenshot(t, ctx, "portal-activation-key")
-	key, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("activation-key")))
-	if err != nil {
-		t.Fatal(err)
+	if !strings.HasPrefix(key, "evak1_") {
+		t.Fatalf("the activation key shown is %q", key)
 	}
-	expiry, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".key")))
-	if err != nil {
-		t.Fatal(err)
+	// Reloading the page does not show the key again.
+	b.do("reload the key page", chromedp.Reload(), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "already shown")]`)))
+	if strings.Contains(b.text("main"), key) {
+		t.Error("the key is shown a second time")
 	}
-	// The Security page shows the vault the operation made, and its lock.
-	err = do(ctx,
-		chromedp.Click(chromedp.Search(`//a[text()="Security"]`)),
-		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Security"]`)),
+
+	// The appliance: activated in its own local UI with the key.
+	a := startApplianceUI(t, b)
+	b.do("activate the appliance",
+		chromedp.Navigate(a.url),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("password"), a.password),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.Search(`//th[text()="Serial number"]`)),
+		chromedp.Click(chromedp.Search(`//a[text()="activate"]`)),
+		chromedp.WaitVisible(chromedp.ID("key")),
+		chromedp.SetValue(chromedp.ID("key"), key),
+		chromedp.Submit(chromedp.ID("key")),
+		chromedp.WaitVisible(chromedp.Search(`//strong[text()="Activated."]`)),
 	)
-	if err != nil {
-		t.Fatalf("browser: security page: %v (console: %v)\n%s", err, consoleErrs, pageText(ctx))
-	}
-	screenshot(t, ctx, "portal-security")
-	security, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"kv-portal-1", "Active", "CanNotDelete", "get, set"} {
-		if !strings.Contains(security, want) {
-			t.Errorf("security page lacks %q:\n%s", want, security)
+	b.screenshot("agent-activated")
+
+	// The Security page shows the four device secrets once synced.
+	security := portal + "resources/rg-portal/dev-portal/security"
+	b.reloadUntil("the device secrets on the Security page", security, func(page string) bool {
+		return strings.Contains(page, "KeyVaultSynced") && strings.Contains(page, devicewire.SystemVolumeBitLockerRecoveryKey) &&
+			strings.Contains(page, devicewire.BMCDefaultUserPassword)
+	})
+	b.screenshot("portal-security")
+	page := b.text("main")
+	for _, want := range []string{"kv-portal-1", "Active", "CanNotDelete", "get, set", "Security preferences"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("security page lacks %q", want)
 		}
 	}
-	if strings.Contains(security, key) {
+	if strings.Contains(page, key) {
 		t.Error("the security page shows the activation key")
 	}
-	// Delete it through the blade: the name typed, then Yes for the vault.
-	err = do(ctx,
-		chromedp.Click(chromedp.Search(`//nav[@class="tabs"]/a[text()="Delete"]`)),
+
+	// Sync device secrets: the progress page ends with the notification.
+	b.do("sync",
+		chromedp.Click(chromedp.Search(`//button[text()="Sync device secrets"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="op-done" and text()="Device secrets synced."]`)),
+	)
+	b.screenshot("portal-sync-done")
+
+	// Reveal the BitLocker key: refused in words until the person gives
+	// themself access in the vault's access policies, then shown.
+	recovery := a.secret(devicewire.SystemVolumeBitLockerRecoveryKey)
+	revealButton := `//tr[td[text()="` + devicewire.SystemVolumeBitLockerRecoveryKey + `"]]//button[text()="Reveal"]`
+	b.do("reveal without access",
+		chromedp.Navigate(security),
+		chromedp.Click(chromedp.Search(revealButton)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@class="error" and contains(., "access policies")]`)),
+	)
+	b.grantMyselfSecretsAccess("rg-portal", "kv-portal-1")
+	b.do("reveal",
+		chromedp.Navigate(security),
+		chromedp.Click(chromedp.Search(revealButton)),
+		chromedp.WaitVisible(chromedp.ID("revealed-value")),
+	)
+	if got := b.value("#revealed-value"); got != recovery {
+		t.Error("the revealed BitLocker key is not the appliance's")
+	}
+	if !strings.Contains(b.text("main"), "recorded in the vault's audit log") {
+		t.Error("the reveal has no audit notice")
+	}
+	b.screenshot("portal-reveal")
+	b.visitAuditPages("/resources/rg-portal/dev-portal")
+
+	// Delete the vault from its page: refused while locked, then the lock
+	// removed and the vault deleted; the Critical alert appears.
+	b.deleteVault("rg-portal", "kv-portal-1")
+	b.do("critical alert",
+		chromedp.Navigate(portal+"resources/rg-portal/dev-portal/alerts"),
+		chromedp.WaitVisible(chromedp.Search(`//tr[contains(@class, "sev-Critical")]`)),
+	)
+	b.screenshot("portal-alerts")
+	b.do("security page after the delete",
+		chromedp.Navigate(security),
+		chromedp.WaitVisible(chromedp.Search(`//li[contains(@class, "sev-Critical")]`)),
+	)
+
+	// Recover it through the blade; the appliance pushes its secrets again.
+	b.do("recover",
+		chromedp.Click(chromedp.Search(`//a[text()="Recover key vault"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Recover key vault"]`)),
+	)
+	b.screenshot("portal-recover")
+	b.do("recover: run",
+		chromedp.Click(chromedp.Search(`//button[text()="Recover key vault"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="op-done" and text()="The key vault is recovered."]`)),
+	)
+	b.reloadUntil("the vault active again without alerts", security, func(page string) bool {
+		return strings.Contains(page, "KeyVaultSynced") && !strings.Contains(page, "Active alerts") && strings.Contains(page, "CanNotDelete")
+	})
+
+	// A narrow window: no page scrolls sideways.
+	b.checkNarrow(portal, security, portal+"resources/rg-portal/dev-portal", portal+"vaults")
+
+	// Delete the resource through the typed confirmation.
+	b.do("delete",
+		chromedp.Navigate(portal+"resources/rg-portal/dev-portal/delete"),
 		chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.SendKeys(chromedp.ID("confirm"), "dev-porta"),
+		chromedp.Submit(chromedp.ID("confirm")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "error") and contains(., "exactly")]`)),
+	)
+	b.screenshot("portal-delete")
+	b.do("delete: confirmed",
+		chromedp.SetValue(chromedp.ID("confirm"), ""),
 		chromedp.SendKeys(chromedp.ID("confirm"), "dev-portal"),
 		chromedp.SendKeys(chromedp.ID("deleteVault"), "Yes"),
 		chromedp.Submit(chromedp.ID("confirm")),
@@ -147,26 +206,234 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.Navigate(portal),
 		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Edge resources"]`)),
 	)
+	if strings.Contains(b.text("main"), "dev-portal") {
+		t.Error("the deleted resource is still listed")
+	}
+	b.checkConsole()
+}
+
+// portalBrowser is a Chromium tab on a test server's portal; every page it
+// visits is checked for console errors at the end (checkConsole).
+type portalBrowser struct {
+	t      *testing.T
+	ctx    context.Context
+	srv    *inproc
+	mu     sync.Mutex
+	errs   []string
+	closed chan struct{}
+}
+
+func newPortalBrowser(t *testing.T, srv *inproc) *portalBrowser {
+	t.Helper()
+	b := &portalBrowser{t: t, srv: srv, ctx: browser(t, serverSPKI(t, srv.Addr().(*net.TCPAddr).Port)), closed: make(chan struct{})}
+	// Console messages are collected from the start (Console subscribes
+	// when called) and read in another goroutine until the browser closes.
+	messages := chromedp.Console(b.ctx)
+	go func() {
+		defer close(b.closed)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				b.mu.Lock()
+				b.errs = append(b.errs, fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// do runs steps, failing the test with the page's text if one fails.
+func (b *portalBrowser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := do(b.ctx, steps...); err != nil {
+		b.mu.Lock()
+		errs := b.errs
+		b.mu.Unlock()
+		b.t.Fatalf("browser: %s: %v (console: %v)\n%s", what, err, errs, pageText(b.ctx))
+	}
+}
+
+// text is the text of the first element sel (CSS) matches.
+func (b *portalBrowser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
-		t.Fatalf("browser: delete: %v (console: %v)\n%s", err, consoleErrs, pageText(ctx))
+		b.t.Fatalf("text of %s: %v", sel, err)
 	}
-	if home := pageText(ctx); strings.Contains(home, "dev-portal") {
-		t.Errorf("the deleted resource is still listed:\n%s", home)
+	return s
+}
+
+// value is the value of the form field sel (CSS).
+func (b *portalBrowser) value(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("value of %s: %v", sel, err)
 	}
-	if !strings.Contains(listText, "dev-portal") || !strings.Contains(listText, "rg-portal") {
-		t.Errorf("resource list: %q", listText)
+	return s
+}
+
+// reloadUntil loads url until its main text satisfies ok, for at most 30 s.
+func (b *portalBrowser) reloadUntil(what, url string, ok func(page string) bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b.do(what, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("main")))
+		page := b.text("main")
+		if ok(page) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("timed out waiting for %s:\n%s", what, page)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	if len(strings.TrimSpace(key)) < 20 {
-		t.Errorf("activation key shown: %q", key)
+}
+
+func (b *portalBrowser) screenshot(name string) {
+	b.t.Helper()
+	screenshot(b.t, b.ctx, name)
+}
+
+// checkNarrow loads each page in a 360-pixel-wide window and fails if the
+// document is wider than the window (a page that scrolls sideways).
+func (b *portalBrowser) checkNarrow(urls ...string) {
+	b.t.Helper()
+	b.do("narrow window", chromedp.EmulateViewport(360, 740))
+	for _, u := range urls {
+		b.do("narrow "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
+		over, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth - window.innerWidth`))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if over > 0 {
+			b.t.Errorf("%s scrolls sideways by %v px in a 360 px window", u, over)
+		}
 	}
-	if !strings.Contains(expiry, "Expires") || !strings.Contains(expiry, "UTC") {
-		t.Errorf("key card: %q", expiry)
+	b.do("wide window", chromedp.EmulateViewport(1280, 800))
+}
+
+// checkConsole closes the browser and fails the test on any console error
+// seen during it.
+func (b *portalBrowser) checkConsole() {
+	b.t.Helper()
+	_ = chromedp.Cancel(b.ctx)
+	<-b.closed
+	for _, e := range b.errs {
+		b.t.Errorf("browser console: %s", e)
 	}
-	chromedp.Cancel(ctx)
-	<-collected
-	for _, e := range consoleErrs {
-		t.Errorf("browser console: %s", e)
+}
+
+// grantMyselfSecretsAccess adds the signed-in user to the vault's access
+// policies with secrets get and list, on the vault's page.
+func (b *portalBrowser) grantMyselfSecretsAccess(group, vault string) {
+	b.t.Helper()
+	b.do("grant myself access",
+		chromedp.Navigate(b.srv.boot.PortalURL+"vaults/"+group+"/"+vault),
+		chromedp.WaitVisible(chromedp.ID("policy-add")),
+		chromedp.Click(chromedp.ID("policy-add")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "access policy")]`)),
+	)
+	b.screenshot("portal-vault")
+}
+
+// visitAuditPages opens the audit-log and insights pages of the resource
+// at path and checks they show the reveal just made.
+func (b *portalBrowser) visitAuditPages(path string) {
+	b.t.Helper()
+	b.do("audit logs",
+		chromedp.Navigate(strings.TrimSuffix(b.srv.boot.PortalURL, "/")+path+"/audit"),
+		chromedp.WaitVisible(chromedp.Search(`//td[contains(., "SecretGet")]`)),
+	)
+	b.screenshot("portal-audit")
+	b.do("insights",
+		chromedp.Navigate(strings.TrimSuffix(b.srv.boot.PortalURL, "/")+path+"/insights"),
+		chromedp.WaitVisible(chromedp.CSS("svg")),
+	)
+	b.screenshot("portal-insights")
+}
+
+// deleteVault deletes the vault from its page: refused while the lock is
+// on, then the lock removed and the vault deleted.
+func (b *portalBrowser) deleteVault(group, vault string) {
+	b.t.Helper()
+	page := b.srv.boot.PortalURL + "vaults/" + group + "/" + vault
+	b.do("delete the locked vault",
+		chromedp.Navigate(page+"/delete"),
+		chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.SendKeys(chromedp.ID("confirm"), vault),
+		chromedp.Submit(chromedp.ID("confirm")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "error") and contains(., "lock")]`)),
+	)
+	b.do("remove the lock",
+		chromedp.Navigate(page),
+		chromedp.Click(chromedp.Search(`//button[text()="Remove"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "lock")]`)),
+	)
+	b.do("delete the vault",
+		chromedp.Navigate(page+"/delete"),
+		chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.SendKeys(chromedp.ID("confirm"), vault),
+		chromedp.Submit(chromedp.ID("confirm")),
+		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Key vaults"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//td[text()="`+vault+`"]`)),
+	)
+	b.screenshot("portal-deleted-vaults")
+}
+
+// appliance is an agent whose local UI runs on loopback.
+type appliance struct {
+	a        *agent.Agent
+	url      string // http://127.0.0.1:PORT/
+	password string // the one-time password it printed
+}
+
+func (a *appliance) secret(name string) string {
+	for _, s := range a.a.State().Secrets {
+		if s.Name == name {
+			return s.Value.Reveal()
+		}
 	}
+	return ""
+}
+
+// startApplianceUI initialises an appliance and runs its agent, not yet
+// activated, with its local UI on a free loopback port.
+func startApplianceUI(t *testing.T, _ *portalBrowser) *appliance {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "appliance")
+	if _, err := agent.Init(dir, "SN-PORTAL-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.Open(agent.Config{DataDir: dir, Terminal: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan [2]string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Run(ctx, agent.RunOptions{Heartbeat: time.Second, UIAddr: "127.0.0.1:0",
+			UIReady: func(addr, password string) { ready <- [2]string{addr, password} }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	})
+	select {
+	case r := <-ready:
+		return &appliance{a: a, url: "http://" + r[0] + "/", password: r[1]}
+	case err := <-done:
+		t.Fatalf("agent: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent's local UI did not start")
+	}
+	return nil
 }
 
 // browser starts headless Chromium for the test, trusting only the test

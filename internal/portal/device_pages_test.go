@@ -105,3 +105,16 @@ func TestSecurityPreferences(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretURL(t *testing.T) {
+	for _, tc := range []struct{ vault, id, want string }{
+		{"https://kv1.vault.localhost:8443/", "secrets/Bit/abc", "https://kv1.vault.localhost:8443/secrets/Bit/abc"},
+		{"https://kv1.vault.localhost:8443", "secrets/Bit/abc", "https://kv1.vault.localhost:8443/secrets/Bit/abc"},
+		{"https://kv1.vault.localhost:8443/", "https://kv1.vault.localhost:8443/secrets/Bit/abc", "https://kv1.vault.localhost:8443/secrets/Bit/abc"},
+		{"https://kv1.vault.localhost:8443/", "", ""},
+	} {
+		if got := secretURL(tc.vault, tc.id); got != tc.want {
+			t.Errorf("secretURL(%q, %q) = %q, want %q", tc.vault, tc.id, got, tc.want)
+		}
+	}
+}

@@ -132,6 +132,12 @@ func New(cfg Config) (*Handler, error) {
 		}
 		files.ServeHTTP(w, r)
 	}))
+	// Browsers ask for /favicon.ico on pages without an icon link (plain
+	// error answers); the portal's icon answers it.
+	h.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		http.ServeFileFS(w, r, static, "favicon.svg")
+	})
 	h.mux.HandleFunc("GET /signin", h.signInForm)
 	h.mux.HandleFunc("POST /signin", h.signIn)
 	h.mux.HandleFunc("POST /signout", h.auth(h.signOut))

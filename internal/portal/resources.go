@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
@@ -141,6 +142,14 @@ func (h *Handler) createResource(w http.ResponseWriter, r *http.Request) {
 		}
 		h.apiFailure(w, r, err)
 		return
+	}
+	// The resource's key vault will need Microsoft.KeyVault; registering
+	// it now (as the Azure portal registers what a deployment needs) lets
+	// the Overview check a vault name as it is typed. Best effort: without
+	// the right, generateActivationKey says what is missing.
+	if _, err := h.management(ctx, r, http.MethodPost, "/subscriptions/"+url.PathEscape(sub)+
+		"/providers/Microsoft.KeyVault/register?api-version="+providerAPIVersion, nil, http.StatusOK); err != nil {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "portal: Microsoft.KeyVault not registered", slog.String("error", err.Error()))
 	}
 	http.Redirect(w, r, resourceURL(f.Group, f.Name), http.StatusSeeOther)
 }

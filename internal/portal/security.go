@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/arm"
@@ -93,6 +94,24 @@ func vaultPageURL(o securityOverview) string {
 	return "/vaults/" + url.PathEscape(id.ResourceGroupName()) + "/" + url.PathEscape(id.Name())
 }
 
+// secretURL is a device secret's URL: its keyVaultId is relative to the
+// vault ("secrets/<name>/<version>", as Azure documents it) or, from
+// older writers, already absolute. "" when it cannot be resolved.
+func secretURL(vaultURI, keyVaultID string) string {
+	base, err := url.Parse(vaultURI)
+	if err != nil || keyVaultID == "" {
+		return ""
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	ref, err := url.Parse(keyVaultID)
+	if err != nil {
+		return ""
+	}
+	return base.ResolveReference(ref).String()
+}
+
 // readOverview reads the security overview as the user.
 func (h *Handler) readOverview(r *http.Request) (securityOverview, error) {
 	var o securityOverview
@@ -160,8 +179,8 @@ func (h *Handler) reveal(w http.ResponseWriter, r *http.Request) {
 	}
 	var secretID string
 	for _, s := range o.Secrets {
-		if s.Name == name {
-			secretID = s.KeyVaultID
+		if s.Name == name && o.KeyVault != nil {
+			secretID = secretURL(o.KeyVault.URI, s.KeyVaultID)
 		}
 	}
 	if secretID == "" {

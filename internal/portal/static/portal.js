@@ -67,7 +67,12 @@ document.addEventListener("click", function (ev) {
       fetch(input.getAttribute("data-check") + "?name=" + encodeURIComponent(name), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (a) {
-          if (mine !== seq || !a.checked) return;
+          if (mine !== seq) return;
+          if (!a.checked) {
+            out.textContent = "The name could not be checked now; it is checked when the key is generated.";
+            out.className = "muted";
+            return;
+          }
           out.textContent = a.message || "";
           out.className = a.available ? "ok" : "error";
         })
