@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+
+	"github.com/edgevault/edgevault/internal/client"
 )
 
 // The delete and recover blades: a confirmation form each, then the
@@ -79,6 +81,7 @@ type recoverData struct {
 	Name, URL      string
 	Overview       securityOverview
 	Vault, Problem string
+	Steps          []step // what recovery does, in order
 }
 
 // recoverBlade shows what recovery would do now, with the optional new
@@ -95,7 +98,7 @@ func (h *Handler) showRecover(w http.ResponseWriter, r *http.Request, status int
 	}
 	group, name := r.PathValue("group"), r.PathValue("name")
 	h.render(w, r, status, "recover", recoverData{Name: name, URL: resourceURL(group, name), Overview: o,
-		Vault: vault, Problem: problem})
+		Vault: vault, Problem: problem, Steps: completedSteps("recover", client.RecoverSteps[len(client.RecoverSteps)-1])})
 }
 
 // recoverVault starts recoverKeyVault as the user.

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/edgevault/edgevault/internal/arm"
+	"github.com/edgevault/edgevault/internal/client"
 )
 
 // The edge resource's pages beside the Overview and the Security page:
@@ -145,7 +146,7 @@ func (h *Handler) showReconfigure(w http.ResponseWriter, r *http.Request, status
 	}
 	group, name := r.PathValue("group"), r.PathValue("name")
 	h.render(w, r, status, "reconfigure", reconfigureData{Name: name, URL: resourceURL(group, name), Overview: o,
-		Steps: completedSteps("reconfigure", "RequestDeviceSync"), Problem: problem})
+		Steps: completedSteps("reconfigure", client.ReconfigureSteps[len(client.ReconfigureSteps)-1]), Problem: problem})
 }
 
 // reconfigure starts reconfigureManagedIdentity as the user and follows

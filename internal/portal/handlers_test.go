@@ -387,6 +387,11 @@ func TestRecoverBlade(t *testing.T) {
 	f := newFixture(t)
 	b, _ := f.signIn(t)
 	res, blade := b.do("GET", "/resources/rg1/dev1/recover", nil)
+	for _, step := range []string{"RecoverKeyVault", "LockKeyVault", "GrantManagedIdentityAccess", "WaitForDeviceSync"} {
+		if !strings.Contains(blade, step) {
+			t.Errorf("the recover blade does not list the step %s", step)
+		}
+	}
 	if res.StatusCode != 200 || !strings.Contains(blade, "Recover key vault") {
 		t.Fatalf("blade: %d", res.StatusCode)
 	}
