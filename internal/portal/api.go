@@ -154,10 +154,7 @@ func (h *Handler) call(ctx context.Context, r *http.Request, aud Audience, metho
 // for them, remembered for the session.
 func (h *Handler) subscription(ctx context.Context, r *http.Request) (string, error) {
 	ss := sessionOf(ctx)
-	ss.mu.Lock()
-	sub := ss.subscription
-	ss.mu.Unlock()
-	if sub != "" {
+	if sub := ss.cachedSubscription(); sub != "" {
 		return sub, nil
 	}
 	a, err := h.management(ctx, r, http.MethodGet, "/subscriptions?api-version="+subscriptionAPIVersion, nil, http.StatusOK)
@@ -175,9 +172,7 @@ func (h *Handler) subscription(ctx context.Context, r *http.Request) (string, er
 	if len(list.Value) == 0 || list.Value[0].SubscriptionID == "" {
 		return "", &apiError{Status: http.StatusForbidden, Code: "NoSubscription", Message: "No subscription is visible to you."}
 	}
-	ss.mu.Lock()
-	ss.subscription = list.Value[0].SubscriptionID
-	ss.mu.Unlock()
+	ss.setSubscription(ctx, list.Value[0].SubscriptionID)
 	return list.Value[0].SubscriptionID, nil
 }
 

@@ -1,7 +1,9 @@
 package portal
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -192,12 +194,18 @@ func (h *Handler) operationPage(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "operation", data)
 		return
 	}
-	// The key is shown once: the first page load after success claims it.
-	ss.mu.Lock()
-	shown := op.keyShown
-	op.keyShown = true
-	ss.mu.Unlock()
-	if shown {
+	// The key is shown once: the first page load after success claims it,
+	// in one conditional write to the session store, so that of two loads
+	// on two replicas only one shows it. A key already shown when the
+	// session was read needs no write.
+	claimed := false
+	if !op.keyShown {
+		if claimed, err = ss.setKeyShown(r.Context(), op, true); err != nil {
+			h.internal(w, r, err)
+			return
+		}
+	}
+	if !claimed {
 		data["KeyShown"] = true
 		h.render(w, r, http.StatusOK, "operation", data)
 		return
@@ -208,9 +216,14 @@ func (h *Handler) operationPage(w http.ResponseWriter, r *http.Request) {
 		err = a.decode(&res)
 	}
 	if err != nil {
-		ss.mu.Lock()
-		op.keyShown = false
-		ss.mu.Unlock()
+		// Not shown after all: release the claim so that a reload may try
+		// again, even if the browser has gone (WithoutCancel). Should the
+		// release fail, the key stays unshown for good and the user
+		// generates another.
+		if _, rerr := ss.setKeyShown(context.WithoutCancel(r.Context()), op, false); rerr != nil {
+			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "portal: release the activation key's claim",
+				slog.String("operation", op.id), slog.String("error", rerr.Error()))
+		}
 		h.apiFailure(w, r, err)
 		return
 	}

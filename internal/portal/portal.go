@@ -11,8 +11,15 @@
 //
 // Invariants:
 //   - A session is a random 256-bit id in a __Host- cookie (Secure,
-//     HttpOnly, SameSite=Strict), kept in memory; it ends after 30 minutes
-//     idle, 12 hours in all, or at sign-out.
+//     HttpOnly, SameSite=Strict). The server keeps it in the database
+//     (Config.Sessions), known only by the id's SHA-256, so it survives a
+//     restart and every replica shares it; without a store, in memory. It
+//     ends after 30 minutes idle, 12 hours in all, or at sign-out; its
+//     last use is stored at most once a minute, so idle expiry is exact to
+//     within a minute, never late. Expired sessions are deleted when
+//     looked up and at every sign-in.
+//   - An activation key is shown at most once per operation: the page
+//     that shows it first wins one conditional write in the store.
 //   - Every POST carries the session's CSRF token, compared in constant
 //     time; the sign-in form carries a double-submit token of its own.
 //   - Every response has a strict Content-Security-Policy (no inline
@@ -80,6 +87,9 @@ type Config struct {
 	// VaultHost is "vault.S:P": a secret's URL must be on a vault host
 	// under it ({vault}.vault.S:P).
 	VaultHost string
+	// Sessions keeps the signed-in sessions; nil keeps them in this
+	// process's memory (tests; a restart signs everyone out).
+	Sessions SessionStore
 	// Now is the clock of session expiry; nil means time.Now.
 	Now func() time.Time
 	// Logger receives failures the page shows only as "something went
@@ -122,7 +132,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, sessions: newSessions(cfg.Now), pages: p, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, sessions: newSessions(cfg.Now, cfg.Sessions, cfg.Logger), pages: p, mux: http.NewServeMux()}
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	h.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,14 +2,19 @@ package portal
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/sensitive"
 )
 
@@ -21,16 +26,31 @@ const (
 	signInCookie  = "__Host-edgevault-signin"
 )
 
-// session is one signed-in browser. Its fields after user are guarded by
-// mu: two tabs may use one session at once.
+// lastSeenGranularity is how stale a session's stored last use may be:
+// a request writes it only when the stored one is older, so page views
+// are mostly reads. Idle expiry is therefore exact to within it, on the
+// safe side: a session may end up to a minute before IdleTimeout after
+// its last request, never after.
+const lastSeenGranularity = time.Minute
+
+// session is one signed-in browser, as one request sees it: read from the
+// SessionStore when the request began. Changes (the subscription, a new
+// operation, an activation key shown) are written through to the store at
+// once, so the next request, on any replica, sees them. The fields after
+// mu are guarded by it.
 type session struct {
-	id      string
-	csrf    string
-	user    User
-	created time.Time
+	id       string // the cookie value; the store keeps only hashID(id)
+	hash     []byte
+	csrf     string
+	user     User
+	created  time.Time
+	lastSeen time.Time
+	store    *sessions
+	// ctx is the request's context, for addOperation's write: its callers
+	// pass none. A session value lives no longer than its request.
+	ctx context.Context
 
 	mu           sync.Mutex
-	lastSeen     time.Time
 	subscription string                // the user's subscription, once read
 	ops          map[string]*operation // operations this session started, by id
 }
@@ -48,15 +68,19 @@ type operation struct {
 	keyShown  bool // the activation key was displayed once
 }
 
-// sessions holds the sessions in memory, by id.
+// sessions finds, starts and ends sessions in a SessionStore, and owns
+// the rules: ids, CSRF tokens, expiry.
 type sessions struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*session
+	now   func() time.Time
+	store SessionStore
+	log   *slog.Logger
 }
 
-func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, m: map[string]*session{}}
+func newSessions(now func() time.Time, store SessionStore, log *slog.Logger) *sessions {
+	if store == nil {
+		store = newMemorySessions()
+	}
+	return &sessions{now: now, store: store, log: log}
 }
 
 // randomToken returns 256 random bits, base64url.
@@ -66,57 +90,110 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session for u; expired sessions are dropped on the way.
-func (s *sessions) create(u User) *session {
+// sessionIDLen is the length of randomToken's text; a cookie of any other
+// length is not looked up.
+const sessionIDLen = 43
+
+// hashID is what the store knows a session by: SHA-256 of its id, so a
+// copy of the store lets no one present a session cookie.
+func hashID(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+// csrfToken derives the session's CSRF token from its id: HMAC-SHA256
+// keyed with the id (256 random bits) over a fixed label. Nobody without
+// the id can compute it, it needs no key of the server's own for every
+// replica to share, and it is stored nowhere: the store's SHA-256 of the
+// id is a different function of it, and reveals neither.
+func csrfToken(id string) string {
+	m := hmac.New(sha256.New, []byte(id))
+	m.Write([]byte("edgevault portal CSRF token v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// expired says whether a session created and last seen at these times has
+// ended at now.
+func expired(created, lastSeen, now time.Time) bool {
+	return now.Sub(lastSeen) >= IdleTimeout || now.Sub(created) >= AbsoluteTimeout
+}
+
+// create starts a session for u. Sessions that expired meanwhile are
+// swept on the way: a sign-in is rare enough to pay for one indexed
+// DELETE, and after it the store holds no session older than
+// AbsoluteTimeout, so the table stays as small as the sign-ins of the
+// last 12 hours without a goroutine of its own.
+func (s *sessions) create(ctx context.Context, u User) (*session, error) {
 	now := s.now()
-	ss := &session{id: randomToken(), csrf: randomToken(), user: u, created: now, lastSeen: now, ops: map[string]*operation{}}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, old := range s.m {
-		if old.expired(now) {
-			delete(s.m, id)
-		}
+	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-IdleTimeout), now.Add(-AbsoluteTimeout)); err != nil {
+		return nil, err
 	}
-	s.m[ss.id] = ss
+	id := randomToken()
+	rec := SessionRecord{IDHash: hashID(id), User: u, Created: now, LastSeen: now}
+	if err := s.store.CreateSession(ctx, rec); err != nil {
+		return nil, err
+	}
+	return s.session(ctx, id, rec), nil
+}
+
+// get returns the live session with id (nil if there is none) and marks
+// it used, at most once per lastSeenGranularity; an expired one is
+// deleted.
+func (s *sessions) get(ctx context.Context, id string) (*session, error) {
+	if len(id) != sessionIDLen {
+		return nil, nil
+	}
+	hash := hashID(id)
+	rec, err := s.store.Session(ctx, hash)
+	if errkind.KindOf(err) == errkind.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if expired(rec.Created, rec.LastSeen, now) {
+		return nil, s.store.DeleteSession(ctx, hash)
+	}
+	if now.Sub(rec.LastSeen) >= lastSeenGranularity {
+		if err := s.store.TouchSession(ctx, hash, now); err != nil {
+			return nil, err
+		}
+		rec.LastSeen = now
+	}
+	return s.session(ctx, id, rec), nil
+}
+
+func (s *sessions) delete(ctx context.Context, id string) error {
+	return s.store.DeleteSession(ctx, hashID(id))
+}
+
+// session makes the request's view of the stored session rec.
+func (s *sessions) session(ctx context.Context, id string, rec SessionRecord) *session {
+	ss := &session{id: id, hash: rec.IDHash, csrf: csrfToken(id), user: rec.User, created: rec.Created,
+		lastSeen: rec.LastSeen, store: s, ctx: ctx, subscription: rec.Subscription,
+		ops: make(map[string]*operation, len(rec.Operations))}
+	for _, o := range rec.Operations {
+		ss.ops[o.ID] = &operation{id: o.ID, kind: o.Kind, group: o.Group, name: o.Name, statusURL: o.StatusURL,
+			resultURL: o.ResultURL, keyShown: o.KeyShown}
+	}
 	return ss
 }
 
-// get returns the live session with id and marks it used; an expired one
-// is deleted.
-func (s *sessions) get(id string) (*session, bool) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss, ok := s.m[id]
-	if !ok {
-		return nil, false
-	}
-	if ss.expired(now) {
-		delete(s.m, id)
-		return nil, false
-	}
-	ss.mu.Lock()
-	ss.lastSeen = now
-	ss.mu.Unlock()
-	return ss, true
-}
-
-func (s *sessions) delete(id string) {
-	s.mu.Lock()
-	delete(s.m, id)
-	s.mu.Unlock()
-}
-
-func (ss *session) expired(now time.Time) bool {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return now.Sub(ss.lastSeen) >= IdleTimeout || now.Sub(ss.created) >= AbsoluteTimeout
-}
-
+// addOperation records op in the session. Its callers have no error to
+// return (the API has already started the operation), so a failed write
+// is logged: the progress page will then say the session did not start
+// the operation, and the operation itself runs on.
 func (ss *session) addOperation(op *operation) {
 	ss.mu.Lock()
 	ss.ops[op.id] = op
 	ss.mu.Unlock()
+	err := ss.store.store.AddSessionOperation(ss.ctx, ss.hash, OperationRecord{ID: op.id, Kind: op.kind, Group: op.group,
+		Name: op.name, StatusURL: op.statusURL, ResultURL: op.resultURL, KeyShown: op.keyShown})
+	if err != nil {
+		ss.store.log.LogAttrs(ss.ctx, slog.LevelError, "portal: record the session's operation",
+			slog.String("operation", op.id), slog.String("error", err.Error()))
+	}
 }
 
 func (ss *session) operation(id string) (*operation, bool) {
@@ -124,6 +201,42 @@ func (ss *session) operation(id string) (*operation, bool) {
 	defer ss.mu.Unlock()
 	op, ok := ss.ops[id]
 	return op, ok
+}
+
+// cachedSubscription is the user's subscription if the session has read
+// it, or "".
+func (ss *session) cachedSubscription() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.subscription
+}
+
+// setSubscription remembers the user's subscription for the session. It
+// is only a cache: if the write fails, the next request reads the
+// subscription from the API again.
+func (ss *session) setSubscription(ctx context.Context, sub string) {
+	ss.mu.Lock()
+	ss.subscription = sub
+	ss.mu.Unlock()
+	if err := ss.store.store.SetSessionSubscription(ctx, ss.hash, sub); err != nil && errkind.KindOf(err) != errkind.NotFound {
+		ss.store.log.LogAttrs(ctx, slog.LevelWarn, "portal: remember the session's subscription",
+			slog.String("error", err.Error()))
+	}
+}
+
+// setKeyShown sets whether op's activation key has been shown and reports
+// whether this call changed it. Setting it true is a claim decided by the
+// store in one conditional write: of two requests, on two replicas, only
+// one wins and shows the key.
+func (ss *session) setKeyShown(ctx context.Context, op *operation, shown bool) (bool, error) {
+	changed, err := ss.store.store.SetKeyShown(ctx, ss.hash, op.id, shown)
+	if err != nil {
+		return false, err
+	}
+	ss.mu.Lock()
+	op.keyShown = shown // changed or not, that is what the store now holds
+	ss.mu.Unlock()
+	return changed, nil
 }
 
 // setCookie writes a __Host- cookie; maxAge < 0 deletes it.
@@ -151,7 +264,10 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var ss *session
 		if c, err := r.Cookie(sessionCookie); err == nil {
-			ss, _ = h.sessions.get(c.Value)
+			if ss, err = h.sessions.get(r.Context(), c.Value); err != nil {
+				h.internal(w, r, err) // the store failed: not a reason to sign the user out
+				return
+			}
 		}
 		if ss == nil {
 			if r.Method == http.MethodGet {
@@ -210,17 +326,187 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A new id at every sign-in: an id planted before sign-in is useless.
+	// Deleting the old session is tidiness, not safety, so a failure is
+	// only logged.
 	if old, err := r.Cookie(sessionCookie); err == nil {
-		h.sessions.delete(old.Value)
+		if err := h.sessions.delete(r.Context(), old.Value); err != nil {
+			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "portal: delete the session replaced at sign-in",
+				slog.String("error", err.Error()))
+		}
 	}
-	ss := h.sessions.create(u)
+	ss, err := h.sessions.create(r.Context(), u)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
 	setCookie(w, signInCookie, "", -1)
 	setCookie(w, sessionCookie, ss.id, 0)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// signOut ends the session at the server, on every replica; if the store
+// cannot delete it, the user is told so rather than shown the sign-in
+// page of a session that lives on.
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
-	h.sessions.delete(sessionOf(r.Context()).id)
+	if err := h.sessions.delete(r.Context(), sessionOf(r.Context()).id); err != nil {
+		h.internal(w, r, err)
+		return
+	}
 	setCookie(w, sessionCookie, "", -1)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// SessionStore keeps the portal's sessions where every replica sees them.
+// The server implements it with the database (internal/store); a nil
+// Config.Sessions keeps them in this process's memory. Sessions are known
+// by the SHA-256 of their id: a store never sees an id or a CSRF token.
+// It holds no policy: the portal judges expiry and passes the cut-offs.
+type SessionStore interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s SessionRecord) error
+	// Session returns the session with its operations; an error of kind
+	// errkind.NotFound when there is none.
+	Session(ctx context.Context, idHash []byte) (SessionRecord, error)
+	// TouchSession sets the session's LastSeen to at, unless it is later
+	// already; a session that is gone is not an error.
+	TouchSession(ctx context.Context, idHash []byte, at time.Time) error
+	// DeleteSession deletes the session and its operations; a session
+	// that is gone is not an error.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteExpiredSessions deletes the sessions last seen at or before
+	// seenBy or created at or before createdBy.
+	DeleteExpiredSessions(ctx context.Context, seenBy, createdBy time.Time) error
+	// SetSessionSubscription remembers the user's subscription; NotFound
+	// when the session is gone.
+	SetSessionSubscription(ctx context.Context, idHash []byte, subscription string) error
+	// AddSessionOperation records an operation the session started;
+	// NotFound when the session is gone.
+	AddSessionOperation(ctx context.Context, idHash []byte, op OperationRecord) error
+	// SetKeyShown sets the operation's KeyShown to shown unless it is
+	// already, atomically, and reports whether this call changed it (false
+	// too when there is no such operation).
+	SetKeyShown(ctx context.Context, idHash []byte, opID string, shown bool) (bool, error)
+}
+
+// SessionRecord is a session as a SessionStore keeps it.
+type SessionRecord struct {
+	IDHash       []byte // SHA-256 of the session id (the cookie value)
+	User         User
+	Created      time.Time
+	LastSeen     time.Time // written at most once per minute
+	Subscription string    // "" until read
+	Operations   []OperationRecord
+}
+
+// OperationRecord is an operation a session started, as kept.
+type OperationRecord struct {
+	ID        string
+	Kind      string
+	Group     string
+	Name      string
+	StatusURL string
+	ResultURL string
+	KeyShown  bool
+}
+
+// memorySessions is the SessionStore of a portal without one: sessions
+// live as long as the process (the portal's own tests; one process).
+type memorySessions struct {
+	mu sync.Mutex
+	m  map[string]*SessionRecord // by string(IDHash)
+}
+
+func newMemorySessions() *memorySessions {
+	return &memorySessions{m: map[string]*SessionRecord{}}
+}
+
+func (m *memorySessions) CreateSession(_ context.Context, s SessionRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.m[string(s.IDHash)]; ok {
+		return errkind.E(errkind.Conflict, "portal session already exists")
+	}
+	s.Operations = slices.Clone(s.Operations)
+	m.m[string(s.IDHash)] = &s
+	return nil
+}
+
+func (m *memorySessions) Session(_ context.Context, idHash []byte) (SessionRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.m[string(idHash)]
+	if !ok {
+		return SessionRecord{}, errkind.E(errkind.NotFound, "portal session not found")
+	}
+	c := *s
+	c.Operations = slices.Clone(s.Operations) // the caller's copy
+	return c, nil
+}
+
+func (m *memorySessions) TouchSession(_ context.Context, idHash []byte, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.m[string(idHash)]; ok && s.LastSeen.Before(at) {
+		s.LastSeen = at
+	}
+	return nil
+}
+
+func (m *memorySessions) DeleteSession(_ context.Context, idHash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, string(idHash))
+	return nil
+}
+
+func (m *memorySessions) DeleteExpiredSessions(_ context.Context, seenBy, createdBy time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, s := range m.m {
+		if !s.LastSeen.After(seenBy) || !s.Created.After(createdBy) {
+			delete(m.m, k)
+		}
+	}
+	return nil
+}
+
+func (m *memorySessions) SetSessionSubscription(_ context.Context, idHash []byte, subscription string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.m[string(idHash)]
+	if !ok {
+		return errkind.E(errkind.NotFound, "portal session not found")
+	}
+	s.Subscription = subscription
+	return nil
+}
+
+func (m *memorySessions) AddSessionOperation(_ context.Context, idHash []byte, op OperationRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.m[string(idHash)]
+	if !ok {
+		return errkind.E(errkind.NotFound, "portal session not found")
+	}
+	if slices.ContainsFunc(s.Operations, func(o OperationRecord) bool { return o.ID == op.ID }) {
+		return errkind.E(errkind.Conflict, "portal session operation already exists")
+	}
+	s.Operations = append(s.Operations, op)
+	return nil
+}
+
+func (m *memorySessions) SetKeyShown(_ context.Context, idHash []byte, opID string, shown bool) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.m[string(idHash)]
+	if !ok {
+		return false, nil
+	}
+	for i := range s.Operations {
+		if o := &s.Operations[i]; o.ID == opID && o.KeyShown != shown {
+			o.KeyShown = shown
+			return true, nil
+		}
+	}
+	return false, nil
 }

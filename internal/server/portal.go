@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/edgevault/edgevault/internal/errkind"
 	"github.com/edgevault/edgevault/internal/identity"
 	"github.com/edgevault/edgevault/internal/portal"
 	"github.com/edgevault/edgevault/internal/sensitive"
+	"github.com/edgevault/edgevault/internal/store"
 	"github.com/edgevault/edgevault/internal/token"
 )
 
@@ -24,8 +26,64 @@ func (s *Server) newPortalHandler() (*portal.Handler, error) {
 		}),
 		ManagementHost: s.endpoints.Host("management"),
 		VaultHost:      s.endpoints.Host("vault"),
+		Sessions:       portalSessions{s.store},
 		Logger:         s.log,
 	})
+}
+
+// portalSessions keeps the portal's sessions in the database, so a
+// restart signs no one out and replicas share them. The store cannot
+// import the portal (a transport), so this adapts the store's rows to the
+// portal's records.
+type portalSessions struct{ st *store.Store }
+
+var _ portal.SessionStore = portalSessions{}
+
+func (p portalSessions) CreateSession(ctx context.Context, r portal.SessionRecord) error {
+	ps := store.PortalSession{IDHash: r.IDHash, UserObjectID: r.User.ObjectID, UserName: r.User.Name,
+		TenantID: r.User.TenantID, Subscription: r.Subscription, CreatedAt: r.Created, LastSeenAt: r.LastSeen}
+	for _, op := range r.Operations {
+		ps.Operations = append(ps.Operations, store.PortalOperation(op))
+	}
+	return p.st.CreatePortalSession(ctx, ps)
+}
+
+func (p portalSessions) Session(ctx context.Context, idHash []byte) (portal.SessionRecord, error) {
+	ps, err := p.st.PortalSession(ctx, idHash)
+	if err != nil {
+		return portal.SessionRecord{}, err
+	}
+	r := portal.SessionRecord{IDHash: ps.IDHash, Created: ps.CreatedAt, LastSeen: ps.LastSeenAt, Subscription: ps.Subscription,
+		User: portal.User{ObjectID: ps.UserObjectID, Name: ps.UserName, TenantID: ps.TenantID}}
+	for _, op := range ps.Operations {
+		r.Operations = append(r.Operations, portal.OperationRecord(op))
+	}
+	return r, nil
+}
+
+func (p portalSessions) TouchSession(ctx context.Context, idHash []byte, at time.Time) error {
+	return p.st.TouchPortalSession(ctx, idHash, at)
+}
+
+func (p portalSessions) DeleteSession(ctx context.Context, idHash []byte) error {
+	return p.st.DeletePortalSession(ctx, idHash)
+}
+
+func (p portalSessions) DeleteExpiredSessions(ctx context.Context, seenBy, createdBy time.Time) error {
+	_, err := p.st.DeleteExpiredPortalSessions(ctx, seenBy, createdBy)
+	return err
+}
+
+func (p portalSessions) SetSessionSubscription(ctx context.Context, idHash []byte, subscription string) error {
+	return p.st.SetPortalSessionSubscription(ctx, idHash, subscription)
+}
+
+func (p portalSessions) AddSessionOperation(ctx context.Context, idHash []byte, op portal.OperationRecord) error {
+	return p.st.AddPortalSessionOperation(ctx, idHash, store.PortalOperation(op))
+}
+
+func (p portalSessions) SetKeyShown(ctx context.Context, idHash []byte, opID string, shown bool) (bool, error) {
+	return p.st.SetPortalOperationKeyShown(ctx, idHash, opID, shown)
 }
 
 // portalAuth signs users in with their password in the bootstrap tenant,
