@@ -59,6 +59,9 @@ type vaultPageData struct {
 	SecretsProblem   string // why the secrets could not be listed
 	Revealed         *revealed
 	Notice, Problem  string
+	// The access-policy form: its problem and object id, echoed.
+	PolicyProblem, PolicyObjectID string
+	Permissions                   []string // the secret permissions it offers
 
 	yours        *policyRow // the user's access policy, if any
 	secretsError error
@@ -95,7 +98,7 @@ func (h *Handler) vaultFailure(w http.ResponseWriter, r *http.Request, group, na
 // the secrets each say in words why they could not be read.
 func (h *Handler) loadVaultPage(r *http.Request, group, name string, secrets bool) (vaultPageData, error) {
 	ctx := r.Context()
-	d := vaultPageData{Group: group, Name: name, URL: vaultURL(group, name)}
+	d := vaultPageData{Group: group, Name: name, URL: vaultURL(group, name), Permissions: secretPermissions}
 	sub, err := h.subscription(ctx, r)
 	if err != nil {
 		return d, err
@@ -347,3 +350,7 @@ func (h *Handler) showVaultAgain(w http.ResponseWriter, r *http.Request, status 
 	}
 	h.render(w, r, status, "vault", d)
 }
+
+// HasOwnPolicy reports whether the signed-in user has an access policy
+// with secret permissions: the page opens the add form when not.
+func (d vaultPageData) HasOwnPolicy() bool { return d.yours != nil && len(d.yours.Secrets) > 0 }

@@ -43,6 +43,7 @@ func (h *Handler) vaultRoutes() {
 	h.mux.HandleFunc("GET /vaults/{group}/{name}", h.auth(h.vaultPage))
 	h.mux.HandleFunc("POST /vaults/{group}/{name}/reveal", h.auth(h.revealVaultSecret))
 	h.mux.HandleFunc("POST /vaults/{group}/{name}/locks/remove", h.auth(h.removeVaultLock))
+	h.mux.HandleFunc("POST /vaults/{group}/{name}/accessPolicies/add", h.auth(h.addAccessPolicy))
 	h.mux.HandleFunc("GET /vaults/{group}/{name}/delete", h.auth(h.vaultDeleteBlade))
 	h.mux.HandleFunc("POST /vaults/{group}/{name}/delete", h.auth(h.deleteVault))
 }
@@ -54,6 +55,7 @@ var vaultNotices = map[string]string{
 	"purged":       "The deleted key vault was purged: it and its secrets are gone for good.",
 	"recovered":    "The key vault was recovered with its properties, access policies and secrets.",
 	"lock-removed": "The lock was removed.",
+	"policy-added": "The access policy was added.",
 }
 
 // vaultURL is the portal's page of a key vault.
