@@ -35,6 +35,8 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"join": strings.Join,
+	// version is the last segment of a secret's id ("secrets/N/V" → V).
+	"version": path.Base,
 	// tabs is the argument of the resource-tabs partial.
 	"tabs": func(url, current string) map[string]string {
 		return map[string]string{"URL": url, "Current": current}
