@@ -21,16 +21,25 @@ import (
 // extension routes under the vault's ARM id, in ARM's error format and
 // with the vault's api-versions.
 //
-//	GET  {vaultId}/providers/Edgevault.Audit/logs?api-version=&since=&until=&operation=&caller=&result=&$top=&$skipToken=
+//	GET  {vaultId}/providers/Edgevault.Audit/logs?api-version=&since=&until=&operation=&caller=&result=&order=&$top=&$skipToken=
 //	POST {vaultId}/providers/Edgevault.Audit/verify?api-version=
 //
 // Filters are plain query parameters rather than an OData $filter: no
 // Azure SDK calls these routes, and five exact-match parameters need no
-// expression parser exposed to untrusted input. The $skipToken (also
-// returned as "cursor") is the opaque form of the last entry's id; it
-// needs no MAC because every page is filtered to the vault the caller is
-// authorized for, so a forged token can only skip or repeat that vault's
-// own records.
+// expression parser exposed to untrusted input. For the same reason the
+// order is a plain "order=asc" (the default: oldest first, in commit
+// order) or "order=desc" (newest first), not an OData $orderby: records
+// are ordered by their entry id, which is not quite their time.
+//
+// The $skipToken (also returned as "cursor") is the opaque form of the
+// last entry's id; it needs no MAC because every page is filtered to the
+// vault the caller is authorized for, so a forged token can only skip or
+// repeat that vault's own records. The nextLink keeps the request's
+// parameters, order included, so paging continues the same way. In the
+// default order the cursor is where polling resumes to see only newer
+// records (`edgevault audit logs --follow`); with order=desc it resumes
+// with older ones, the next page, and polling for new records is reading
+// the first page again.
 //
 // A soft-deleted vault's trail stays readable, as Azure keeps the logs of
 // deleted vaults; a purged vault's does not (the vault no longer exists).
@@ -152,7 +161,7 @@ func auditCursor(id int64) string {
 
 // auditFilter reads the list route's query: since and until (RFC 3339),
 // operation (an operationName), caller (an object id), result (Success or
-// Failure), $top and $skipToken.
+// Failure), order (asc or desc), $top and $skipToken.
 func auditFilter(r *http.Request) (audit.Filter, int, error) {
 	page, err := arm.ParsePage(r)
 	if err != nil {
@@ -188,6 +197,13 @@ func auditFilter(r *http.Request) (audit.Filter, int, error) {
 		f.ResultType = audit.Failure
 	default:
 		return audit.Filter{}, 0, invalidParameter("result", "Success or Failure")
+	}
+	switch s := query.Get("order"); {
+	case s == "", strings.EqualFold(s, "asc"):
+	case strings.EqualFold(s, "desc"):
+		f.Newest = true
+	default:
+		return audit.Filter{}, 0, invalidParameter("order", "asc or desc")
 	}
 	return f, page.Size, nil
 }

@@ -99,6 +99,12 @@ func TestAuditFilter(t *testing.T) {
 			want: audit.Filter{From: since, To: since.Add(2 * time.Hour), Operation: audit.SecretGet, CallerObjectID: "ABC",
 				ResultType: audit.Failure}, size: 5},
 		{query: "$skipToken=" + auditCursor(42), want: audit.Filter{After: 42}, size: arm.DefaultPageSize},
+		{query: "order=desc&$skipToken=" + auditCursor(42), want: audit.Filter{After: 42, Newest: true}, size: arm.DefaultPageSize},
+		{query: "order=DESC&result=Success", want: audit.Filter{ResultType: audit.Success, Newest: true}, size: arm.DefaultPageSize},
+		{query: "order=asc", size: arm.DefaultPageSize},
+		{query: "order=newest", wantCode: "InvalidParameter"},
+		{query: "order=desc%20", wantCode: "InvalidParameter"},
+		{query: "order=time%20desc", wantCode: "InvalidParameter"},
 		{query: "$top=5000", size: arm.MaxPageSize},
 		{query: "since=yesterday", wantCode: "InvalidParameter"},
 		{query: "until=1h", wantCode: "InvalidParameter"},
@@ -126,6 +132,11 @@ func TestAuditFilter(t *testing.T) {
 		if diff := cmp.Diff(tt.want, f); diff != "" || size != tt.size {
 			t.Errorf("%q: size %d, want %d; filter (-want +got):\n%s", tt.query, size, tt.size, diff)
 		}
+	}
+	// A bad order is reported in ARM's format, naming the parameter.
+	_, d, _ := renderError(func() error { _, _, err := auditFilter(httptest.NewRequest("GET", "/x?order=up", nil)); return err }())
+	if d.Message != "The value of 'order' must be asc or desc." {
+		t.Errorf("order=up: %+v", d)
 	}
 }
 
@@ -258,6 +269,77 @@ func TestAuditEntries(t *testing.T) {
 	}
 }
 
+// TestAuditEntriesNewest pages one vault's records newest first: the
+// nextLink keeps order=desc and the filters, the pages neither skip nor
+// repeat a record, and the cursor of a page is where the next, older one
+// starts.
+func TestAuditEntriesNewest(t *testing.T) {
+	e := newAuditEnv(t)
+	a, b := auditVaultID("kv-a"), auditVaultID("kv-b")
+	const alice, bob = "0b7a2c4e-0000-4000-8000-00000000000a", "0b7a2c4e-0000-4000-8000-00000000000b"
+	e.record(t,
+		auditRecord(a, 1, audit.SecretSet, alice, 200), auditRecord(b, 100, audit.SecretGet, alice, 200),
+		auditRecord(a, 2, audit.SecretGet, alice, 200), auditRecord(a, 3, audit.SecretGet, bob, 403),
+		auditRecord(a, 4, audit.SecretList, bob, 200), auditRecord(a, 5, audit.SecretGet, alice, 404),
+		auditRecord(a, 6, audit.SecretGet, bob, 200), auditRecord(b, 101, audit.SecretGet, bob, 200))
+
+	if got := correlationIDs(e.page(t, a, "order=desc")); !cmp.Equal(got, []string{"6", "5", "4", "3", "2", "1"}) {
+		t.Errorf("newest first: %v", got)
+	}
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"order=desc&$top=2", []string{"6", "5", "4", "3", "2", "1"}},
+		{"order=desc&$top=4", []string{"6", "5", "4", "3", "2", "1"}},
+		{"order=desc&$top=1&operation=SecretGet", []string{"6", "5", "3", "2"}},
+		{"order=desc&$top=2&caller=" + bob + "&since=" + url.QueryEscape(auditAt.Add(4*time.Second).Format(time.RFC3339Nano)), []string{"6", "4"}},
+		{"order=desc&$top=2&until=" + url.QueryEscape(auditAt.Add(5*time.Second).Format(time.RFC3339Nano)), []string{"4", "3", "2", "1"}},
+	} {
+		var got []string
+		q := tt.query
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: paging does not end", tt.query)
+			}
+			p := e.page(t, a, q)
+			got = append(got, correlationIDs(p)...)
+			if p.NextLink == "" {
+				break
+			}
+			n, err := url.Parse(p.NextLink)
+			if err != nil || n.Query().Get("order") != "desc" || n.Query().Get("$skipToken") != p.Cursor {
+				t.Fatalf("%s: nextLink %q, cursor %q", tt.query, p.NextLink, p.Cursor)
+			}
+			q = n.RawQuery
+		}
+		if !cmp.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+		}
+	}
+
+	// The cursor of a page in either order resumes the other way from the
+	// same record.
+	p := e.page(t, a, "order=desc&$top=3")
+	if got := correlationIDs(p); !cmp.Equal(got, []string{"6", "5", "4"}) {
+		t.Fatalf("first page: %v", got)
+	}
+	if got := correlationIDs(e.page(t, a, "$skipToken="+p.Cursor)); !cmp.Equal(got, []string{"5", "6"}) {
+		t.Errorf("oldest first after the cursor: %v", got)
+	}
+	// Before the first record there is nothing; the cursor stays.
+	first := e.page(t, a, "order=desc&$top=1&operation=SecretSet")
+	if got := correlationIDs(first); !cmp.Equal(got, []string{"1"}) || first.NextLink != "" {
+		t.Fatalf("SecretSet: %v, nextLink %q", got, first.NextLink)
+	}
+	if empty := e.page(t, a, "order=desc&$skipToken="+first.Cursor); len(empty.Value) != 0 || empty.Cursor != first.Cursor {
+		t.Errorf("before the first record: %v, cursor %q, want %q", correlationIDs(empty), empty.Cursor, first.Cursor)
+	}
+	if got := correlationIDs(e.page(t, b, "order=desc")); !cmp.Equal(got, []string{"101", "100"}) {
+		t.Errorf("vault b: %v", got)
+	}
+}
+
 // TestVerifyAudit reports an intact chain, then where tampering in the
 // database broke it, as a result rather than an error.
 func TestVerifyAudit(t *testing.T) {
@@ -324,7 +406,7 @@ func TestBreakReason(t *testing.T) {
 // server error.
 func FuzzAuditFilter(f *testing.F) {
 	for _, q := range []string{"", "since=2026-11-26T11:00:00Z&operation=SecretGet", "$skipToken=NDI&$top=5",
-		"result=failure&caller=x", "$skipToken=%00", "until=9999-99-99"} {
+		"result=failure&caller=x", "$skipToken=%00", "until=9999-99-99", "order=desc&$skipToken=NDI", "order=sideways"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, query string) {

@@ -194,8 +194,16 @@ type Filter struct {
 	// resource become visible in ID order, so a per-resource cursor never
 	// skips an entry. Across resources on PostgreSQL with several
 	// replicas, an entry with a smaller ID may commit after a larger one;
-	// exporters page per resource.
+	// exporters page per resource. With Newest, After means before: only
+	// entries with a smaller ID (no bound when 0).
 	After int64
+	// Newest lists newest first: in descending ID order, so a page of
+	// Limit entries is the last Limit that match. The ID of the last
+	// entry of a page is still where the next (older) page starts. An
+	// entry committed after the first page was read is not on later
+	// pages; to see new entries, list again without a cursor (or follow
+	// in ID order).
+	Newest bool
 	// Limit caps the page size: DefaultLimit when zero, at most MaxLimit.
 	Limit int
 }

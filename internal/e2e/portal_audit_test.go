@@ -51,7 +51,8 @@ func auditTable(t testing.TB, page string) []auditTableRow {
 // TestPortalAuditPages: vault reads made with azsecrets (one refused for
 // lack of an access policy, one of a missing secret) show on the edge
 // resource's audit-log page, which filters them by operation, result,
-// caller and time and pages through them; the insights page counts them;
+// caller and time and pages through them newest first (the default) or
+// oldest first; the insights page counts them;
 // bad filters answer 400 with the message beside the field; and no secret
 // value appears on any of the pages.
 func TestPortalAuditPages(t *testing.T) {
@@ -118,6 +119,19 @@ func TestPortalAuditPages(t *testing.T) {
 	}
 
 	all := list("range=all&top=200")
+	// Newest first by default: the reverse of oldest first.
+	oldest := list("range=all&top=200&order=oldest")
+	if len(oldest) != len(all) || len(all) < 10 {
+		t.Fatalf("%d records oldest first, %d newest first", len(oldest), len(all))
+	}
+	for i := range all {
+		if all[i].Text != oldest[len(oldest)-1-i].Text {
+			t.Errorf("record %d newest first is %s, oldest first %s", i, all[i].Text, oldest[len(oldest)-1-i].Text)
+		}
+	}
+	if all[0].Status != "403" || oldest[0].Operation != "VaultPut" {
+		t.Errorf("newest %s, oldest %s", all[0].Text, oldest[0].Text)
+	}
 	ops := map[string]int{}
 	for _, r := range all {
 		ops[r.Operation+" "+r.Status]++
@@ -172,32 +186,38 @@ func TestPortalAuditPages(t *testing.T) {
 		t.Errorf("records from the future: %v", rows)
 	}
 
-	// Paging with $top 2 walks the same records in the same order.
-	var paged []auditTableRow
-	for next := base + "/audit?range=all&top=2"; next != ""; {
-		status, page := p.get(next)
-		if status != http.StatusOK {
-			t.Fatalf("%s: %d", next, status)
+	// Paging with $top 2 walks the same records in the same order, in
+	// either order.
+	for _, order := range []struct {
+		query string
+		all   []auditTableRow
+	}{{"", all}, {"&order=oldest", oldest}} {
+		var paged []auditTableRow
+		for next := base + "/audit?range=all&top=2" + order.query; next != ""; {
+			status, page := p.get(next)
+			if status != http.StatusOK {
+				t.Fatalf("%s: %d", next, status)
+			}
+			rows := auditTable(t, page)
+			if len(rows) > 2 {
+				t.Fatalf("a page of %d records with top=2", len(rows))
+			}
+			paged = append(paged, rows...)
+			next = ""
+			if m := nextPage.FindStringSubmatch(page); m != nil {
+				next = strings.ReplaceAll(m[1], "&amp;", "&")
+			}
+			if len(paged) > len(all)+2 {
+				t.Fatal("paging does not end")
+			}
 		}
-		rows := auditTable(t, page)
-		if len(rows) > 2 {
-			t.Fatalf("a page of %d records with top=2", len(rows))
+		if len(paged) != len(order.all) {
+			t.Fatalf("%s: paging read %d records, one page %d", order.query, len(paged), len(order.all))
 		}
-		paged = append(paged, rows...)
-		next = ""
-		if m := nextPage.FindStringSubmatch(page); m != nil {
-			next = strings.ReplaceAll(m[1], "&amp;", "&")
-		}
-		if len(paged) > len(all)+2 {
-			t.Fatal("paging does not end")
-		}
-	}
-	if len(paged) != len(all) {
-		t.Fatalf("paging read %d records, one page %d", len(paged), len(all))
-	}
-	for i := range all {
-		if paged[i].Text != all[i].Text {
-			t.Errorf("record %d: paged %s, listed %s", i, paged[i].Text, all[i].Text)
+		for i := range order.all {
+			if paged[i].Text != order.all[i].Text {
+				t.Errorf("%s: record %d: paged %s, listed %s", order.query, i, paged[i].Text, order.all[i].Text)
+			}
 		}
 	}
 
@@ -209,6 +229,7 @@ func TestPortalAuditPages(t *testing.T) {
 		{"range=custom&since=last+tuesday", "since", "Enter a date and time in UTC"},
 		{"page=not%2Fa%2Ftoken", "page", "The page link is not valid"},
 		{"page=Zm9v", "page", "The $skipToken is invalid."},
+		{"order=asc", "order", "Choose newest or oldest first."},
 	} {
 		status, page := p.get(base + "/audit?" + tc.query)
 		m := regexp.MustCompile(`<p class="error" id="err-` + tc.field + `"[^>]*>([^<]*)`).FindStringSubmatch(page)

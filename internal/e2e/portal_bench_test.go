@@ -30,7 +30,10 @@ import (
 // time, as the signed-in admin:
 //
 //   - security: GET /resources/{g}/{n}/security, whose audit section
-//     reads the last 24 hours' insights and the ten newest records;
+//     reads the last 24 hours' insights and the ten newest records (one
+//     newest-first page of the list);
+//   - audit-page: GET /resources/{g}/{n}/audit, the audit log's first
+//     page as it opens: the last 24 hours, newest first, 50 records;
 //   - insights-page: GET /resources/{g}/{n}/insights (24 hours, charts);
 //   - insights-api: the insights API call itself, with a management token.
 //
@@ -77,6 +80,7 @@ func BenchmarkPortalAudit(b *testing.B) {
 		want  string
 	}{
 		{"security", func() (int, string) { return p.get(page + "/security") }, "Last 24 hours: <strong>"},
+		{"audit-page", func() (int, string) { return p.get(page + "/audit") }, "50 records on this page, newest first."},
 		{"insights-page", func() (int, string) { return p.get(page + "/insights") }, "<polyline"},
 		{"insights-api", func() (int, string) {
 			var in struct{ Records int64 }

@@ -18,10 +18,12 @@ import (
 // (Edgevault.Audit/logs/read) decides who sees a trail.
 //
 // Filters are GET parameters: they are not secret, and a filtered view is
-// a link one can share. The audit API lists records oldest first (by
-// entry id) and pages with an opaque $skipToken; the portal passes that
-// token through as the "page" parameter, checked to be plain URL-safe
-// text, and never forwards a URL that came from the browser.
+// a link one can share. The table lists newest first unless the user asks
+// for oldest first; the audit API orders by entry id either way
+// (order=desc or asc) and pages with an opaque $skipToken, which resumes
+// in the order it was issued in. The portal passes that token through as
+// the "page" parameter, checked to be plain URL-safe text, with the order
+// beside it, and never forwards a URL that came from the browser.
 
 // auditRoutes registers the audit and insights pages.
 func (h *Handler) auditRoutes() {
@@ -110,9 +112,11 @@ type auditLogData struct {
 	Ranges     []choice
 	Operations []choice
 	Results    []choice
+	Orders     []choice
 	Sizes      []choice
 	// Errors are the filter problems by field name (range, since, until,
-	// operation, caller, result, top, page); Problem one of no field.
+	// operation, caller, result, order, top, page); Problem one of no
+	// field.
 	Errors  map[string]string
 	Problem string
 	Records []auditRow
@@ -178,7 +182,7 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request, t auditTarge
 // API wrote it.
 func fieldOf(msg string) string {
 	for _, p := range [][2]string{{"'since'", "since"}, {"'until'", "until"}, {"'operation'", "operation"},
-		{"'caller'", "caller"}, {"'result'", "result"}, {"$top", "top"}, {"$skipToken", "page"}} {
+		{"'caller'", "caller"}, {"'result'", "result"}, {"'order'", "order"}, {"$top", "top"}, {"$skipToken", "page"}} {
 		if strings.Contains(msg, p[0]) {
 			return p[1]
 		}

@@ -20,6 +20,7 @@ type auditForm struct {
 	Operation string
 	Caller    string // an object id
 	Result    string // Success or Failure
+	Order     string // newest or oldest (first)
 	Top       string // records per page
 	Page      string // the API's opaque $skipToken
 
@@ -54,6 +55,13 @@ var auditOperations = []string{
 // defaultPageSize is the audit table's page size without "top".
 const defaultPageSize = "50"
 
+// The audit table's orders. Newest first is the default, as in log
+// viewers: the records one looks for are usually the last ones.
+const (
+	newestFirst = "newest"
+	oldestFirst = "oldest"
+)
+
 // datetimeLocal is the value format of <input type="datetime-local">
 // with seconds; the minutes-only form and RFC 3339 are read too.
 const datetimeLocal = "2006-01-02T15:04:05"
@@ -63,7 +71,7 @@ const datetimeLocal = "2006-01-02T15:04:05"
 func readAuditForm(q url.Values, now time.Time) (auditForm, map[string]string) {
 	f := auditForm{Range: q.Get("range"), Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until")),
 		Operation: strings.TrimSpace(q.Get("operation")), Caller: strings.ToLower(strings.TrimSpace(q.Get("caller"))),
-		Result: q.Get("result"), Top: strings.TrimSpace(q.Get("top")), Page: q.Get("page")}
+		Result: q.Get("result"), Order: q.Get("order"), Top: strings.TrimSpace(q.Get("top")), Page: q.Get("page")}
 	problems := map[string]string{}
 	if f.Range == "" {
 		f.Range = "24h"
@@ -73,6 +81,13 @@ func readAuditForm(q url.Values, now time.Time) (auditForm, map[string]string) {
 	}
 	if f.Top == "" {
 		f.Top = defaultPageSize
+	}
+	switch f.Order {
+	case "":
+		f.Order = newestFirst
+	case newestFirst, oldestFirst:
+	default:
+		problems["order"] = "Choose newest or oldest first."
 	}
 	if f.Range == "custom" {
 		var err error
@@ -138,12 +153,16 @@ func (f auditForm) apiQuery() url.Values {
 			q.Set(k, v)
 		}
 	}
+	if f.Order != oldestFirst {
+		q.Set("order", "desc")
+	}
 	return q
 }
 
 // linkQuery is the portal query of the form's page with token (the
 // first page for ""). A relative range is pinned to the times it meant
-// for this page, so that the next page continues the same list.
+// for this page, so that the next page continues the same list; the
+// order is kept, as the token resumes in it.
 func (f auditForm) linkQuery(token string) url.Values {
 	q := url.Values{}
 	if f.Range == "custom" || f.Range == "all" || token == "" {
@@ -155,6 +174,9 @@ func (f auditForm) linkQuery(token string) url.Values {
 	} else {
 		q.Set("range", "custom")
 		q.Set("since", f.since.Format(datetimeLocal))
+	}
+	if f.Order != newestFirst {
+		q.Set("order", f.Order)
 	}
 	for k, v := range map[string]string{"operation": f.Operation, "caller": f.Caller, "result": f.Result,
 		"top": f.Top, "page": token} {
@@ -175,6 +197,7 @@ func (d *auditLogData) fillChoices() {
 	d.Ranges = append(d.Ranges, choice{"custom", "Custom (since / until)", f.Range == "custom"})
 	d.Operations = choices(append([]string{""}, auditOperations...), f.Operation, "Any operation")
 	d.Results = choices([]string{"", "Success", "Failure"}, f.Result, "Any result")
+	d.Orders = []choice{{newestFirst, "Newest first", f.Order == newestFirst}, {oldestFirst, "Oldest first", f.Order == oldestFirst}}
 	d.Sizes = choices([]string{"25", "50", "100", "200"}, f.Top, "")
 }
 

@@ -134,9 +134,9 @@ const recentRecords = 10
 
 // securityAudit is the audit section of the Security page for the vault
 // in o (nil when there is none); the partial "security-audit" shows it.
-// It reads the last 24 hours' insights and then only the tail of the
-// trail: the timeline says from which hour (or minute) on the last
-// records lie, so the listing reads a page or so, however long the trail.
+// It reads the last 24 hours' insights for the summary, and the newest
+// records with one newest-first page of the list, which reads those
+// records and no others however long the trail.
 func (h *Handler) securityAudit(r *http.Request, o securityOverview) (any, error) {
 	t := edgeTarget(r.PathValue("group"), r.PathValue("name"), o)
 	if t.VaultID == "" || t.Gone != "" {
@@ -149,7 +149,7 @@ func (h *Handler) securityAudit(r *http.Request, o securityOverview) (any, error
 		for _, f := range in.Failures {
 			d.Failures += f.Count
 		}
-		d.Recent, err = h.tail(r, t, in, recentRecords)
+		d.Recent, err = h.recent(r, t, h.cfg.Now().Add(-24*time.Hour), recentRecords)
 	}
 	var e *apiError
 	switch {
@@ -163,85 +163,27 @@ func (h *Handler) securityAudit(r *http.Request, o securityOverview) (any, error
 	return d, nil
 }
 
-// tailPages bounds the pages tail reads.
-const tailPages = 5
-
-// tail returns the last n records of in's range, newest first.
-func (h *Handler) tail(r *http.Request, t auditTarget, in arm.AuditInsights, n int) ([]auditRow, error) {
-	if in.Records == 0 {
-		return nil, nil
-	}
-	since, err := h.tailStart(r, t, in, n)
+// recent returns the n newest records of the vault's trail that are not
+// older than since, newest first. The list is asked without since and
+// the older records are dropped here: the newest n are the first page
+// whatever their time, while a since would make the API look past every
+// older record when fewer than n are recent.
+func (h *Handler) recent(r *http.Request, t auditTarget, since time.Time, n int) ([]auditRow, error) {
+	q := url.Values{"order": {"desc"}, "$top": {strconv.Itoa(n)}}
+	a, err := h.management(r.Context(), r, http.MethodGet, t.auditPath("logs", q), nil, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{"since": {since}, "$top": {strconv.Itoa(arm.MaxPageSize)}}
-	var last []arm.AuditEvent
-	for range tailPages {
-		a, err := h.management(r.Context(), r, http.MethodGet, t.auditPath("logs", q), nil, http.StatusOK)
-		if err != nil {
-			return nil, err
-		}
-		var list arm.AuditLogList
-		if err := a.decode(&list); err != nil {
-			return nil, err
-		}
-		last = append(last, list.Value...)
-		last = last[max(len(last)-n, 0):]
-		tok := skipToken(list.NextLink)
-		if tok == "" {
+	var list arm.AuditLogList
+	if err := a.decode(&list); err != nil {
+		return nil, err
+	}
+	events := list.Value[:min(len(list.Value), n)]
+	for i, e := range events {
+		if at, err := time.Parse(time.RFC3339Nano, e.Time); err == nil && at.Before(since) {
+			events = events[:i]
 			break
 		}
-		q.Set("$skipToken", tok)
 	}
-	slices.Reverse(last)
-	return auditRows(last), nil
-}
-
-// tailStart is the start of the interval of in's timeline that holds the
-// n-th last record. When that interval is an hour and the records from it
-// on are more than a page, the hour's own per-minute timeline narrows it
-// to the minute.
-func (h *Handler) tailStart(r *http.Request, t auditTarget, in arm.AuditInsights, n int) (string, error) {
-	start, own, total, ok := lastIntervals(in.Timeline, int64(n))
-	if !ok {
-		return in.Since, nil
-	}
-	from, err := time.Parse(time.RFC3339, start)
-	if in.Interval != "PT1H" || total <= int64(arm.MaxPageSize) || err != nil {
-		return start, nil
-	}
-	hour, err := h.readInsights(r, t, url.Values{"since": {start}, "until": {from.Add(time.Hour).Format(time.RFC3339)}})
-	if err != nil {
-		return "", err
-	}
-	// The later hours hold total-own of the n records.
-	if minute, _, _, ok := lastIntervals(hour.Timeline, int64(n)-(total-own)); ok {
-		return minute, nil
-	}
-	return start, nil
-}
-
-// lastIntervals walks timeline back from its end to the interval where
-// the records reach n, and returns its start, its records and the records
-// from it on. ok is false when the timeline holds fewer than n records.
-func lastIntervals(timeline []arm.AuditTimelinePoint, n int64) (start string, own, total int64, ok bool) {
-	perTime := map[string]int64{}
-	var times []string
-	for _, p := range timeline {
-		if _, seen := perTime[p.Time]; !seen {
-			times = append(times, p.Time)
-		}
-		perTime[p.Time] += p.Count
-	}
-	// The API writes every time as RFC 3339 UTC in one format, which
-	// sorts as text.
-	slices.Sort(times)
-	for i := len(times) - 1; i >= 0; i-- {
-		own = perTime[times[i]]
-		if total += own; total >= n {
-			return times[i], own, total, true
-		}
-	}
-	return "", 0, total, false
+	return auditRows(events), nil
 }

@@ -26,7 +26,8 @@ const (
 
 // auditAPI is fakeAPI with a vault id in the security overview and the
 // Edgevault.Audit routes, which answer from events as the real API does
-// (filters, $top, $skipToken, nextLink, InvalidParameter messages).
+// (filters, order, $top, $skipToken, nextLink, InvalidParameter
+// messages).
 type auditAPI struct {
 	fake *fakeAPI
 
@@ -70,7 +71,7 @@ func (a *auditAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if route == "insights" {
 			a.ins = append(a.ins, r.URL.Query())
-			writeJSON(w, 200, a.insightsFor(r.URL.Query()))
+			writeJSON(w, 200, a.insights)
 			return
 		}
 		a.logs = append(a.logs, r.URL.Query())
@@ -80,10 +81,20 @@ func (a *auditAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// list answers the logs route.
+// list answers the logs route, oldest first or, with order=desc, newest
+// first; the $skipToken is an index in events.
 func (a *auditAPI) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	top, after := 100, -1
+	var desc bool
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		desc, after = true, len(a.events)
+	default:
+		writeErr(w, 400, "InvalidParameter", "The value of 'order' must be asc or desc.")
+		return
+	}
 	if s := q.Get("$top"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -112,10 +123,14 @@ func (a *auditAPI) list(w http.ResponseWriter, r *http.Request) {
 	since, _ := time.Parse(time.RFC3339Nano, q.Get("since"))
 	until, _ := time.Parse(time.RFC3339Nano, q.Get("until"))
 	out := arm.AuditLogList{Value: []arm.AuditEvent{}}
-	for i, e := range a.events {
+	order := slices.All(a.events)
+	if desc {
+		order = slices.Backward(a.events)
+	}
+	for i, e := range order {
 		t, _ := time.Parse(time.RFC3339Nano, e.Time)
 		switch {
-		case i <= after, t.Before(since), !until.IsZero() && !t.Before(until),
+		case !desc && i <= after, desc && i >= after, t.Before(since), !until.IsZero() && !t.Before(until),
 			q.Get("operation") != "" && e.OperationName != q.Get("operation"),
 			q.Get("caller") != "" && (e.Identity == nil || e.Identity.Claim.ObjectID != q.Get("caller")),
 			q.Get("result") != "" && e.ResultType != q.Get("result"):
@@ -130,26 +145,6 @@ func (a *auditAPI) list(w http.ResponseWriter, r *http.Request) {
 		after = i
 	}
 	writeJSON(w, 200, out)
-}
-
-// insightsFor answers the insights route: a.insights for the default
-// range, the events' per-minute counts for an explicit one.
-func (a *auditAPI) insightsFor(q url.Values) arm.AuditInsights {
-	if q.Get("until") == "" {
-		return a.insights
-	}
-	since, _ := time.Parse(time.RFC3339, q.Get("since"))
-	until, _ := time.Parse(time.RFC3339, q.Get("until"))
-	in := arm.AuditInsights{Since: q.Get("since"), Until: q.Get("until"), Interval: "PT1M"}
-	for _, e := range a.events {
-		t, _ := time.Parse(time.RFC3339Nano, e.Time)
-		if !t.Before(since) && t.Before(until) {
-			in.Records++
-			in.Timeline = append(in.Timeline, arm.AuditTimelinePoint{Time: t.Truncate(time.Minute).Format(time.RFC3339),
-				Operation: e.OperationName, Count: 1})
-		}
-	}
-	return in
 }
 
 // event is a record of op at t by caller with status.
@@ -212,6 +207,11 @@ func TestAuditLogPage(t *testing.T) {
 	if len(rows) != 5 {
 		t.Fatalf("%d rows, want 5:\n%s", len(rows), strings.Join(rows, "\n"))
 	}
+	// Newest first by default.
+	if !strings.HasPrefix(rows[0], "2026-11-27 09:49:00.000 SecretGet") || !strings.HasPrefix(rows[4], "2026-11-27 09:45:00.000 SecretSet") ||
+		!strings.Contains(page, "5 records on this page, newest first.") {
+		t.Errorf("not newest first:\n%s", strings.Join(rows, "\n"))
+	}
 	want := "2026-11-27 09:47:00.000 SecretGet Failure 403 Forbidden The user does not have secrets get permission on key vault &#39;kv1&#39;. alice@example.test " +
 		bobID + " through the portal 192.0.2.7 3 ms https://kv1.vault.localhost:8443/secrets/BitLockerRecoveryKey"
 	if rows[2] != want {
@@ -222,7 +222,8 @@ func TestAuditLogPage(t *testing.T) {
 	}
 	// The default range is the last 24 hours, asked of the API as RFC 3339.
 	q := a.logs[len(a.logs)-1]
-	if got := q.Get("since"); got != f.now.Add(-24*time.Hour).Format(time.RFC3339Nano) || q.Get("$top") != "50" || q.Get("until") != "" {
+	if got := q.Get("since"); got != f.now.Add(-24*time.Hour).Format(time.RFC3339Nano) || q.Get("$top") != "50" || q.Get("until") != "" ||
+		q.Get("order") != "desc" {
 		t.Errorf("API query %v", q)
 	}
 	if a.paths[0] != kvID+"/providers/Edgevault.Audit/logs" {
@@ -247,6 +248,8 @@ func TestAuditLogFilters(t *testing.T) {
 		{"range=custom&since=2026-11-27T09:46&until=2026-11-27T09:48:00", url.Values{"since": {"2026-11-27T09:46:00Z"}, "until": {"2026-11-27T09:48:00Z"}}, 2},
 		{"since=2026-11-27T09:48:30Z", url.Values{"since": {"2026-11-27T09:48:30Z"}}, 1},
 		{"range=all", url.Values{"since": nil}, 5},
+		{"order=oldest&operation=SecretGet", url.Values{"order": nil, "operation": {"SecretGet"}}, 3},
+		{"order=newest", url.Values{"order": {"desc"}}, 5},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			res, page := b.do("GET", devURL+"/audit?"+tc.query, nil)
@@ -280,6 +283,7 @@ func TestAuditLogBadFilters(t *testing.T) {
 		{"page=https%3A%2F%2Fevil.test%2Fx", "page", "The page link is not valid", false},
 		{"operation=Secret-Get", "operation", "The value of &#39;operation&#39; must be an operationName such as SecretGet.", true},
 		{"result=Maybe", "result", "The value of &#39;result&#39; must be Success or Failure.", true},
+		{"order=desc", "order", "Choose newest or oldest first.", false},
 		{"top=0", "top", "The value of $top must be a positive integer.", true},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
@@ -307,44 +311,66 @@ func TestAuditLogBadFilters(t *testing.T) {
 }
 
 func TestAuditLogPaging(t *testing.T) {
-	f, a, b := newAuditFixture(t)
-	var seen []string
-	next := devURL + "/audit?top=2&result=Success"
-	for pages := 0; next != ""; pages++ {
-		if pages > 3 {
-			t.Fatal("paging does not end")
-		}
-		res, page := b.do("GET", next, nil)
-		if res.StatusCode != 200 {
-			t.Fatalf("%s: %d\n%s", next, res.StatusCode, page)
-		}
-		seen = append(seen, tableRows(page)...)
-		next = ""
-		if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">Next page</a>`).FindStringSubmatch(page); m != nil {
-			next = strings.ReplaceAll(m[1], "&amp;", "&")
-			u, _ := url.Parse(next)
-			// The portal's own link, the filters kept and the relative
-			// range pinned; the token passed through, nothing else.
-			if u.Path != devURL+"/audit" || u.Query().Get("result") != "Success" || u.Query().Get("range") != "custom" ||
-				u.Query().Get("since") != f.now.Add(-24*time.Hour).Format(datetimeLocal) || !opaqueToken(u.Query().Get("page")) {
-				t.Errorf("next link %s", next)
+	for _, tc := range []struct {
+		order string
+		want  []int // the events listed, in order
+	}{
+		{"", []int{4, 3, 1, 0}},
+		{"oldest", []int{0, 1, 3, 4}},
+	} {
+		t.Run("order="+tc.order, func(t *testing.T) {
+			f, a, b := newAuditFixture(t)
+			var seen []string
+			next := devURL + "/audit?top=2&result=Success"
+			if tc.order != "" {
+				next += "&order=" + tc.order
 			}
-		}
-		if pages > 0 && !strings.Contains(page, ">First page</a>") {
-			t.Error("no link to the first page")
-		}
+			for pages := 0; next != ""; pages++ {
+				if pages > 3 {
+					t.Fatal("paging does not end")
+				}
+				res, page := b.do("GET", next, nil)
+				if res.StatusCode != 200 {
+					t.Fatalf("%s: %d\n%s", next, res.StatusCode, page)
+				}
+				seen = append(seen, tableRows(page)...)
+				next = ""
+				if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">Next page</a>`).FindStringSubmatch(page); m != nil {
+					next = strings.ReplaceAll(m[1], "&amp;", "&")
+					u, _ := url.Parse(next)
+					// The portal's own link, the filters and order kept
+					// and the relative range pinned; the token passed
+					// through, nothing else.
+					if u.Path != devURL+"/audit" || u.Query().Get("result") != "Success" || u.Query().Get("range") != "custom" ||
+						u.Query().Get("order") != tc.order ||
+						u.Query().Get("since") != f.now.Add(-24*time.Hour).Format(datetimeLocal) || !opaqueToken(u.Query().Get("page")) {
+						t.Errorf("next link %s", next)
+					}
+				}
+				if pages > 0 && !strings.Contains(page, ">First page</a>") {
+					t.Error("no link to the first page")
+				}
+			}
+			if len(seen) != len(tc.want) {
+				t.Fatalf("%d records over the pages, want the 4 successes:\n%s", len(seen), strings.Join(seen, "\n"))
+			}
+			for i, s := range seen {
+				if want := a.events[tc.want[i]]; !strings.HasPrefix(s, tableTime(want)+" "+want.OperationName) {
+					t.Errorf("record %d is %s, want event %d", i, s, tc.want[i])
+				}
+			}
+			q := a.logs[len(a.logs)-1]
+			if q.Get("$skipToken") == "" || q.Get("$top") != "2" || (q.Get("order") == "desc") != (tc.order == "") {
+				t.Errorf("the last page's API query %v", q)
+			}
+		})
 	}
-	if len(seen) != 4 {
-		t.Fatalf("%d records over the pages, want the 4 successes:\n%s", len(seen), strings.Join(seen, "\n"))
-	}
-	for i, s := range seen {
-		if want := a.events[[]int{0, 1, 3, 4}[i]].OperationName; !strings.Contains(s, want) {
-			t.Errorf("record %d is %s, want %s", i, s, want)
-		}
-	}
-	if q := a.logs[len(a.logs)-1]; q.Get("$skipToken") == "" || q.Get("$top") != "2" {
-		t.Errorf("the last page's API query %v", q)
-	}
+}
+
+// tableTime is e's time as the tables show it.
+func tableTime(e arm.AuditEvent) string {
+	t, _ := time.Parse(time.RFC3339Nano, e.Time)
+	return t.UTC().Format("2006-01-02 15:04:05.000")
 }
 
 func TestAuditNoVault(t *testing.T) {
@@ -477,18 +503,15 @@ func TestTimelineChart(t *testing.T) {
 
 func TestSecurityAuditSection(t *testing.T) {
 	f, a, b := newAuditFixture(t)
-	// 25 records, the last ten spread over the last hour's minutes.
+	// 1,500 records a minute apart, the last 25 hours' worth; the newest
+	// is SecretList.
 	a.events = nil
-	start := f.now.Add(-30 * time.Minute)
-	for i := range 25 {
+	start := f.now.Add(-1500 * time.Minute)
+	for i := range 1500 {
 		a.events = append(a.events, event(start.Add(time.Duration(i)*time.Minute), "SecretGet", aliceID, 200))
 	}
-	a.events[24].OperationName = "SecretList"
-	in := sampleInsights(f.now)
-	// The default range's timeline says 2000 records in the last hour:
-	// more than a page, so the portal narrows to the minute.
-	in.Timeline = []arm.AuditTimelinePoint{{Time: f.now.Add(-time.Hour).Format(time.RFC3339), Operation: "SecretGet", Count: 2000}}
-	a.insights = in
+	a.events[1499].OperationName = "SecretList"
+	a.insights = sampleInsights(f.now)
 	res, page := b.do("GET", devURL+"/security", nil)
 	if res.StatusCode != 200 {
 		t.Fatalf("%d\n%s", res.StatusCode, page)
@@ -498,16 +521,17 @@ func TestSecurityAuditSection(t *testing.T) {
 	}
 	_, section, _ := strings.Cut(page, "Recent audit records")
 	rows := tableRows(section)
-	if len(rows) != recentRecords || !strings.HasPrefix(rows[0], "2026-11-27 09:54:00.000 SecretList") ||
-		!strings.HasPrefix(rows[9], "2026-11-27 09:45:00.000 SecretGet") {
+	if len(rows) != recentRecords || !strings.HasPrefix(rows[0], tableTime(a.events[1499])+" SecretList") ||
+		!strings.HasPrefix(rows[9], tableTime(a.events[1490])+" SecretGet") {
 		t.Errorf("recent rows, newest first:\n%s", strings.Join(rows, "\n"))
 	}
-	// It asked the hour's timeline, then listed from the minute of the
-	// tenth last record on: one page, not the trail.
-	if len(a.ins) != 2 || a.ins[1].Get("until") == "" {
+	// One insights call for the summary, one page of the list newest
+	// first for the rows: no time filter, no paging.
+	if len(a.ins) != 1 || a.ins[0].Get("since") != "" {
 		t.Errorf("insights calls %v", a.ins)
 	}
-	if len(a.logs) != 1 || a.logs[0].Get("since") != "2026-11-27T09:45:00Z" {
+	if len(a.logs) != 1 || a.logs[0].Get("order") != "desc" || a.logs[0].Get("$top") != "10" ||
+		a.logs[0].Get("since") != "" || a.logs[0].Get("$skipToken") != "" {
 		t.Errorf("logs calls %v", a.logs)
 	}
 	for _, want := range []string{`href="/resources/rg1/dev1/audit">All audit logs`, `href="/resources/rg1/dev1/insights">Insights`} {
@@ -515,31 +539,28 @@ func TestSecurityAuditSection(t *testing.T) {
 			t.Errorf("section lacks %s", want)
 		}
 	}
+
+	// Records older than 24 hours are not recent: the section shows the
+	// newer of the ten newest (the oldest exactly 24 hours old), and none
+	// when all are older.
+	a.events = a.events[:1500-24*60+3]
+	_, page = b.do("GET", devURL+"/security", nil)
+	_, section, _ = strings.Cut(page, "Recent audit records")
+	if rows := tableRows(section); len(rows) != 3 || !strings.HasPrefix(rows[2], tableTime(a.events[len(a.events)-3])) {
+		t.Errorf("the last 24 hours' three:\n%s", strings.Join(rows, "\n"))
+	}
+	a.events = a.events[:50]
+	_, page = b.do("GET", devURL+"/security", nil)
+	_, section, _ = strings.Cut(page, "Recent audit records")
+	if section, _, _ = strings.Cut(section, "</section>"); tableRows(section) != nil ||
+		!strings.Contains(section, "No audit records in the last 24 hours.") {
+		t.Errorf("old records shown as recent:\n%s", section)
+	}
+
 	// A user who may not read the trail still sees the Security page.
 	a.forbid = true
 	res, page = b.do("GET", devURL+"/security", nil)
 	if res.StatusCode != 200 || !strings.Contains(page, "You cannot read this key vault&#39;s audit trail") {
 		t.Errorf("refused trail: %d\n%s", res.StatusCode, page)
-	}
-}
-
-func TestLastIntervals(t *testing.T) {
-	tl := []arm.AuditTimelinePoint{{Time: "2026-11-27T08:00:00Z", Count: 5}, {Time: "2026-11-27T09:00:00Z", Operation: "A", Count: 3},
-		{Time: "2026-11-27T09:00:00Z", Operation: "B", Count: 4}, {Time: "2026-11-27T10:00:00Z", Count: 2}}
-	for _, tc := range []struct {
-		n          int64
-		start      string
-		own, total int64
-		ok         bool
-	}{
-		{1, "2026-11-27T10:00:00Z", 2, 2, true},
-		{3, "2026-11-27T09:00:00Z", 7, 9, true},
-		{10, "2026-11-27T08:00:00Z", 5, 14, true},
-		{15, "", 0, 14, false},
-	} {
-		start, own, total, ok := lastIntervals(tl, tc.n)
-		if start != tc.start || own != tc.own || total != tc.total || ok != tc.ok {
-			t.Errorf("lastIntervals(%d) = %s %d %d %v", tc.n, start, own, total, ok)
-		}
 	}
 }

@@ -225,7 +225,8 @@ func (s *Store) AuditChain(ctx context.Context, id resource.ID, afterSeq int64, 
 		WHERE resource_key = $1 AND seq > $2 ORDER BY seq LIMIT $3`, id.Key(), afterSeq, limit)
 }
 
-// ListAudit returns the entries matching f, in id order (audit.Store).
+// ListAudit returns the entries matching f, in id order, or in descending
+// id order with f.Newest (audit.Store).
 func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Entry, error) {
 	var (
 		where []string
@@ -235,7 +236,17 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Entry, e
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
 	}
-	add("id > ?", f.After)
+	// Newest first reads the (resource_key, id, occurred_at) index
+	// backwards, and the cursor bounds it from above.
+	order := "id"
+	if !f.Newest {
+		add("id > ?", f.After)
+	} else {
+		order = "id DESC"
+		if f.After > 0 {
+			add("id < ?", f.After)
+		}
+	}
 	if f.ResourceID != nil {
 		add("resource_key = ?", f.ResourceID.Key())
 	}
@@ -254,9 +265,12 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Entry, e
 	if f.ResultType != "" {
 		add("result_type = ?", string(f.ResultType))
 	}
+	if len(where) == 0 { // newest first of every resource, from the newest
+		where = append(where, "TRUE")
+	}
 	args = append(args, f.Limit)
 	return s.queryAudit(ctx, `SELECT id, `+auditColumns+` FROM audit_records WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+		strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 }
 
 func (s *Store) queryAudit(ctx context.Context, q string, args ...any) ([]audit.Entry, error) {
