@@ -96,9 +96,10 @@ func AuditUnix(t time.Time) *int64 {
 
 // AuditLogList is a page of a vault's audit records. Cursor resumes after
 // the last record of this page (or where the request started when the page
-// is empty): polling with it sees each new record once, which is how
-// `edgevault audit logs --follow` tails the trail. NextLink is set when
-// more records already match.
+// is empty): in the default order (oldest first), polling with it sees each
+// new record once, which is how `edgevault audit logs --follow` tails the
+// trail; newest first (order=desc), it is where the next, older page
+// starts. NextLink is set when more records already match.
 type AuditLogList struct {
 	Value    []AuditEvent `json:"value"`
 	NextLink string       `json:"nextLink,omitempty"`

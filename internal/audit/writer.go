@@ -25,7 +25,7 @@ type Store interface {
 	// afterSeq, in Seq order.
 	AuditChain(ctx context.Context, id resource.ID, afterSeq int64, limit int) ([]Entry, error)
 	// ListAudit returns the entries matching f (normalized: Limit set),
-	// in ID order.
+	// in ID order (descending when f.Newest).
 	ListAudit(ctx context.Context, f Filter) ([]Entry, error)
 	// AuditLastID returns the highest entry id of the whole trail (0 for
 	// none): a cheap "anything new?" for the exporter.

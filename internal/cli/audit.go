@@ -135,6 +135,7 @@ type auditLogsFlags struct {
 	vault                  auditVaultFlags
 	since, until           string
 	operation, caller, res string
+	order                  string
 	follow                 bool
 	interval               time.Duration
 	top                    int
@@ -154,6 +155,15 @@ func (f *auditLogsFlags) validate() error {
 	}
 	if f.follow && f.until != "" {
 		return usagef("--follow and --until cannot be used together")
+	}
+	switch strings.ToLower(f.order) {
+	case "", "asc":
+	case "desc":
+		if f.follow {
+			return usagef("--follow lists oldest first: it cannot be used with --order desc")
+		}
+	default:
+		return usagef("invalid --order %q: want asc or desc", f.order)
 	}
 	if f.interval <= 0 {
 		return usagef("--interval must be positive")
@@ -201,6 +211,7 @@ func (f *auditLogsFlags) query() url.Values {
 	set("operation", f.operation)
 	set("caller", f.caller)
 	set("result", f.res)
+	set("order", strings.ToLower(f.order))
 	if f.top > 0 {
 		q.Set("$top", strconv.Itoa(f.top))
 	}
@@ -212,7 +223,7 @@ func newAuditLogsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs --vault NAME [--since 1h] [--follow]",
 		Short: "List a key vault's audit records (AuditEvent)",
-		Long: "List the audit records of a key vault, oldest first: one per data-plane request, allowed or denied.\n" +
+		Long: "List the audit records of a key vault, oldest first (--order desc: newest first): one per data-plane request, allowed or denied.\n" +
 			"With --follow, keep polling for new records until interrupted; -o json then prints one record per line.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -249,6 +260,7 @@ func newAuditLogsCmd(a *app) *cobra.Command {
 	fl.StringVar(&f.operation, "operation", "", "only this operationName, e.g. SecretGet")
 	fl.StringVar(&f.caller, "caller", "", "only records of this caller object id")
 	fl.StringVar(&f.res, "result", "", "only this resultType: Success or Failure")
+	fl.StringVar(&f.order, "order", "", "asc (oldest first, the default) or desc (newest first)")
 	fl.IntVar(&f.top, "top", 0, "records per request (1-1000; the server's default when 0)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "keep polling for new records until interrupted")
 	fl.DurationVar(&f.interval, "interval", auditPollInterval, "how often --follow polls")

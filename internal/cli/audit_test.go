@@ -149,13 +149,13 @@ func TestAuditLogsFilters(t *testing.T) {
 	e := newKVEnv(t, true)
 	a := newFakeAudit(e)
 	mustRun(t, "", "audit", "logs", "--vault", "kv-prod", "-g", "rg-prod", "--since", "90m", "--until", "2030-01-02T04:00:00+01:00",
-		"--operation", "SecretGet", "--caller", aliceObjectID, "--result", "failure", "--top", "50")
+		"--operation", "SecretGet", "--caller", aliceObjectID, "--result", "failure", "--top", "50", "--order", "DESC")
 	q, err := url.ParseQuery(a.queries[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := url.Values{"api-version": {keyVaultAPIVersion}, "since": {"2030-01-02T01:34:05Z"}, "until": {"2030-01-02T03:00:00Z"},
-		"operation": {"SecretGet"}, "caller": {aliceObjectID}, "result": {"failure"}, "$top": {"50"}}
+		"operation": {"SecretGet"}, "caller": {aliceObjectID}, "result": {"failure"}, "$top": {"50"}, "order": {"desc"}}
 	if q.Encode() != want.Encode() {
 		t.Errorf("query %s, want %s", q.Encode(), want.Encode())
 	}
@@ -207,5 +207,27 @@ func TestAuditLogsFollow(t *testing.T) {
 			}
 			golden(t, "audit_logs_follow_"+format, r.stdout)
 		})
+	}
+}
+
+// TestAuditLogsOrderUsage: a bad --order, and --follow with newest first,
+// are usage errors before any request.
+func TestAuditLogsOrderUsage(t *testing.T) {
+	e := newKVEnv(t, true)
+	a := newFakeAudit(e)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--order", "newest"}, `invalid --order "newest"`},
+		{[]string{"--order", "desc", "--follow"}, "--follow lists oldest first"},
+	} {
+		r := runCLI(t, "", append([]string{"audit", "logs", "--vault", "kv-prod", "-g", "rg-prod"}, tc.args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	if len(a.queries) != 0 {
+		t.Errorf("a refused command sent %d requests", len(a.queries))
 	}
 }
