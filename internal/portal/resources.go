@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -279,6 +280,9 @@ func (h *Handler) follow(r *http.Request, a answer, group, name, kind string) (*
 	}
 	op := &operation{id: path.Base(su.Path), kind: kind, group: group, name: name, statusURL: status,
 		resultURL: a.header.Get("Location")}
-	sessionOf(r.Context()).addOperation(op)
+	if err := sessionOf(r.Context()).addOperation(r.Context(), op); err != nil {
+		// The operation runs on; only its progress page is lost.
+		return nil, fmt.Errorf("portal: the operation %s started but could not be recorded in the session: %w", op.id, err)
+	}
 	return op, nil
 }

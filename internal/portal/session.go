@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -46,9 +45,6 @@ type session struct {
 	created  time.Time
 	lastSeen time.Time
 	store    *sessions
-	// ctx is the request's context, for addOperation's write: its callers
-	// pass none. A session value lives no longer than its request.
-	ctx context.Context
 
 	mu           sync.Mutex
 	subscription string                // the user's subscription, once read
@@ -171,7 +167,7 @@ func (s *sessions) delete(ctx context.Context, id string) error {
 // session makes the request's view of the stored session rec.
 func (s *sessions) session(ctx context.Context, id string, rec SessionRecord) *session {
 	ss := &session{id: id, hash: rec.IDHash, csrf: csrfToken(id), user: rec.User, created: rec.Created,
-		lastSeen: rec.LastSeen, store: s, ctx: ctx, subscription: rec.Subscription,
+		lastSeen: rec.LastSeen, store: s, subscription: rec.Subscription,
 		ops: make(map[string]*operation, len(rec.Operations))}
 	for _, o := range rec.Operations {
 		ss.ops[o.ID] = &operation{id: o.ID, kind: o.Kind, group: o.Group, name: o.Name, statusURL: o.StatusURL,
@@ -180,20 +176,23 @@ func (s *sessions) session(ctx context.Context, id string, rec SessionRecord) *s
 	return ss
 }
 
-// addOperation records op in the session. Its callers have no error to
-// return (the API has already started the operation), so a failed write
-// is logged: the progress page will then say the session did not start
-// the operation, and the operation itself runs on.
-func (ss *session) addOperation(op *operation) {
+// addOperation records op in the session, in the store at once so that
+// the progress page finds it on any replica. An operation the session
+// already holds (the API answered a repeated request with the same one)
+// stays as it is.
+func (ss *session) addOperation(ctx context.Context, op *operation) error {
 	ss.mu.Lock()
-	ss.ops[op.id] = op
-	ss.mu.Unlock()
-	err := ss.store.store.AddSessionOperation(ss.ctx, ss.hash, OperationRecord{ID: op.id, Kind: op.kind, Group: op.group,
-		Name: op.name, StatusURL: op.statusURL, ResultURL: op.resultURL, KeyShown: op.keyShown})
-	if err != nil {
-		ss.store.log.LogAttrs(ss.ctx, slog.LevelError, "portal: record the session's operation",
-			slog.String("operation", op.id), slog.String("error", err.Error()))
+	_, held := ss.ops[op.id]
+	if !held {
+		ss.ops[op.id] = op
 	}
+	ss.mu.Unlock()
+	err := ss.store.store.AddSessionOperation(ctx, ss.hash, OperationRecord{ID: op.id, Kind: op.kind, Group: op.group,
+		Name: op.name, StatusURL: op.statusURL, ResultURL: op.resultURL, KeyShown: op.keyShown})
+	if errkind.KindOf(err) == errkind.Conflict {
+		return nil
+	}
+	return err
 }
 
 func (ss *session) operation(id string) (*operation, bool) {
@@ -407,106 +406,4 @@ type OperationRecord struct {
 	StatusURL string
 	ResultURL string
 	KeyShown  bool
-}
-
-// memorySessions is the SessionStore of a portal without one: sessions
-// live as long as the process (the portal's own tests; one process).
-type memorySessions struct {
-	mu sync.Mutex
-	m  map[string]*SessionRecord // by string(IDHash)
-}
-
-func newMemorySessions() *memorySessions {
-	return &memorySessions{m: map[string]*SessionRecord{}}
-}
-
-func (m *memorySessions) CreateSession(_ context.Context, s SessionRecord) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.m[string(s.IDHash)]; ok {
-		return errkind.E(errkind.Conflict, "portal session already exists")
-	}
-	s.Operations = slices.Clone(s.Operations)
-	m.m[string(s.IDHash)] = &s
-	return nil
-}
-
-func (m *memorySessions) Session(_ context.Context, idHash []byte) (SessionRecord, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.m[string(idHash)]
-	if !ok {
-		return SessionRecord{}, errkind.E(errkind.NotFound, "portal session not found")
-	}
-	c := *s
-	c.Operations = slices.Clone(s.Operations) // the caller's copy
-	return c, nil
-}
-
-func (m *memorySessions) TouchSession(_ context.Context, idHash []byte, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.m[string(idHash)]; ok && s.LastSeen.Before(at) {
-		s.LastSeen = at
-	}
-	return nil
-}
-
-func (m *memorySessions) DeleteSession(_ context.Context, idHash []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, string(idHash))
-	return nil
-}
-
-func (m *memorySessions) DeleteExpiredSessions(_ context.Context, seenBy, createdBy time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, s := range m.m {
-		if !s.LastSeen.After(seenBy) || !s.Created.After(createdBy) {
-			delete(m.m, k)
-		}
-	}
-	return nil
-}
-
-func (m *memorySessions) SetSessionSubscription(_ context.Context, idHash []byte, subscription string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.m[string(idHash)]
-	if !ok {
-		return errkind.E(errkind.NotFound, "portal session not found")
-	}
-	s.Subscription = subscription
-	return nil
-}
-
-func (m *memorySessions) AddSessionOperation(_ context.Context, idHash []byte, op OperationRecord) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.m[string(idHash)]
-	if !ok {
-		return errkind.E(errkind.NotFound, "portal session not found")
-	}
-	if slices.ContainsFunc(s.Operations, func(o OperationRecord) bool { return o.ID == op.ID }) {
-		return errkind.E(errkind.Conflict, "portal session operation already exists")
-	}
-	s.Operations = append(s.Operations, op)
-	return nil
-}
-
-func (m *memorySessions) SetKeyShown(_ context.Context, idHash []byte, opID string, shown bool) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.m[string(idHash)]
-	if !ok {
-		return false, nil
-	}
-	for i := range s.Operations {
-		if o := &s.Operations[i]; o.ID == opID && o.KeyShown != shown {
-			o.KeyShown = shown
-			return true, nil
-		}
-	}
-	return false, nil
 }
