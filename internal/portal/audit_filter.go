@@ -173,7 +173,7 @@ func (f auditForm) linkQuery(token string) url.Values {
 		}
 	} else {
 		q.Set("range", "custom")
-		q.Set("since", f.since.Format(datetimeLocal))
+		q.Set("since", f.since.Format(time.RFC3339Nano)) // exact: the next page continues the same list
 	}
 	if f.Order != newestFirst {
 		q.Set("order", f.Order)
