@@ -103,7 +103,9 @@ func readAuditForm(q url.Values, now time.Time) (auditForm, map[string]string) {
 	} else if i := slices.IndexFunc(auditRanges, func(r auditRange) bool { return r.Key == f.Range }); i < 0 {
 		problems["range"] = "Choose one of the listed time ranges."
 	} else if span := auditRanges[i].Span; span > 0 {
-		f.since = now.Add(-span).UTC()
+		// Whole seconds, as the form and the next page's link write it, so
+		// that every page of the list has the same start.
+		f.since = now.Add(-span).UTC().Truncate(time.Second)
 	}
 	if strings.Contains(f.Caller, "@") {
 		problems["caller"] = "The audit log finds callers by object id, not by user name: enter the caller's object id " +
@@ -173,7 +175,7 @@ func (f auditForm) linkQuery(token string) url.Values {
 		}
 	} else {
 		q.Set("range", "custom")
-		q.Set("since", f.since.Format(time.RFC3339Nano)) // exact: the next page continues the same list
+		q.Set("since", f.since.Format(datetimeLocal))
 	}
 	if f.Order != newestFirst {
 		q.Set("order", f.Order)
