@@ -478,10 +478,15 @@ func (s *Service) DeleteAllIn(ctx context.Context, group resource.ID) error {
 			return err
 		}
 		for _, d := range ds {
-			if err := s.cfg.Store.DeleteDevice(ctx, d.UID); err != nil && errkind.KindOf(err) != errkind.NotFound {
+			// The identity first: this loop finds what is left by the
+			// devices that remain, so a crash in between must leave the
+			// device (the retry deletes both), not an identity no device
+			// names. runDelete keeps the other order, since its input
+			// remembers the identity.
+			if err := s.cfg.Identities.DeleteManagedIdentity(ctx, d.IdentityID); err != nil {
 				return err
 			}
-			if err := s.cfg.Identities.DeleteManagedIdentity(ctx, d.IdentityID); err != nil {
+			if err := s.cfg.Store.DeleteDevice(ctx, d.UID); err != nil && errkind.KindOf(err) != errkind.NotFound {
 				return err
 			}
 		}
