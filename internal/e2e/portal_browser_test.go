@@ -31,7 +31,8 @@ const chromiumPath = "/usr/bin/chromium"
 // keyboard, create an edge resource (and its resource group), generate an
 // activation key, activate the appliance in its local UI with it, see the
 // secrets synced on the Security page, sync them and see the
-// notification, give yourself access and reveal the BitLocker key, remove
+// notification, send the appliance a secret, give yourself access and
+// reveal the BitLocker key, remove
 // the vault's lock and delete the vault from its page, see the Critical
 // alert, recover the vault through the blade, and delete the resource
 // through the typed confirmation. Any console error or uncaught exception
@@ -134,6 +135,28 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//p[@id="op-done" and text()="Device secrets synced."]`)),
 	)
 	b.screenshot("portal-sync-done")
+
+	// Send the appliance a secret of the customer's: it arrives, and the
+	// value is in no page.
+	const wifi = "plant-wifi-Passphrase-42"
+	b.do("send a secret",
+		chromedp.Navigate(security),
+		chromedp.SendKeys(chromedp.ID("secretName"), "WifiPassphrase"),
+		chromedp.SendKeys(chromedp.ID("secretValue"), wifi),
+		chromedp.Click(chromedp.Search(`//button[text()="Send to the device"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "queued")]`)),
+	)
+	if strings.Contains(b.text("main"), wifi) || b.value("#secretValue") != "" {
+		t.Error("the Security page shows the secret sent")
+	}
+	waitFor(t, "the appliance to receive the secret", func() (struct{}, bool) {
+		for _, cs := range a.a.State().CustomerSecrets {
+			if cs.Name == "WifiPassphrase" {
+				return struct{}{}, cs.Value.Reveal() == wifi
+			}
+		}
+		return struct{}{}, false
+	})
 
 	// Reveal the BitLocker key: refused in words until the person gives
 	// themself access in the vault's access policies, then shown.

@@ -13,7 +13,8 @@ import (
 
 // The edge resource's pages beside the Overview and the Security page:
 // its alerts, its activation keys (listed on the Overview, revoked here),
-// and the blade that reconfigures its managed identity.
+// the blade that reconfigures its managed identity, and sending a
+// customer secret to the device from the Security page.
 
 // deviceRoutes registers the alerts page, key revocation and the
 // reconfigure blade.
@@ -22,6 +23,7 @@ func (h *Handler) deviceRoutes() {
 	h.mux.HandleFunc("POST /resources/{group}/{name}/keys/revoke", h.auth(h.revokeKeys))
 	h.mux.HandleFunc("GET /resources/{group}/{name}/reconfigure", h.auth(h.reconfigureBlade))
 	h.mux.HandleFunc("POST /resources/{group}/{name}/reconfigure", h.auth(h.reconfigure))
+	h.mux.HandleFunc("POST /resources/{group}/{name}/security/send", h.auth(h.sendSecret))
 }
 
 // severityRank orders alerts most severe first.
@@ -163,4 +165,54 @@ func (h *Handler) reconfigure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/operations/"+url.PathEscape(op.id), http.StatusSeeOther)
+}
+
+// sendSecret sends a customer secret to the device (sendSecret) as the
+// user: the service seals it under the device's channel integrity key and
+// the device takes it at its next heartbeat. The value is never shown
+// again, not even when the form comes back with a problem.
+func (h *Handler) sendSecret(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	group, name := r.PathValue("group"), r.PathValue("name")
+	secret, value := r.PostFormValue("secretName"), r.PostFormValue("secretValue")
+	problem := ""
+	switch {
+	case secret == "":
+		problem = "Enter the secret's name."
+	case value == "":
+		problem = "Enter the secret's value."
+	}
+	if problem == "" {
+		sub, err := h.subscription(ctx, r)
+		if err != nil {
+			h.apiFailure(w, r, err)
+			return
+		}
+		_, err = h.management(ctx, r, http.MethodPost, devicePath(sub, group, name)+"/sendSecret?api-version="+edgeAPIVersion,
+			arm.EdgeSendSecretRequest{Name: secret, Value: value}, http.StatusOK)
+		var e *apiError
+		switch {
+		case errors.As(err, &e) && e.Status < 500 && e.Status != http.StatusForbidden && e.Status != http.StatusUnauthorized &&
+			e.Status != http.StatusNotFound:
+			problem = e.Message
+		case err != nil:
+			h.apiFailure(w, r, err)
+			return
+		default:
+			http.Redirect(w, r, resourceURL(group, name)+"/security?notice=sent#send", http.StatusSeeOther)
+			return
+		}
+	}
+	o, err := h.readOverview(r)
+	if err != nil {
+		h.apiFailure(w, r, err)
+		return
+	}
+	audit, err := h.securityAudit(r, o)
+	if err != nil {
+		h.apiFailure(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusBadRequest, "security", securityData{Group: group, Name: name, URL: resourceURL(group, name),
+		VaultURL: vaultPageURL(o), Overview: o, Audit: audit, SendName: secret, SendProblem: problem})
 }

@@ -118,3 +118,32 @@ func TestSecretURL(t *testing.T) {
 		}
 	}
 }
+
+func TestSendSecret(t *testing.T) {
+	f := newFixture(t)
+	b, _ := f.signIn(t)
+	_, page := b.do("GET", "/resources/rg1/dev1/security", nil)
+	token := csrf(t, page)
+	const value = "wifi-Passphrase-7QZ"
+	res, _ := b.do("POST", "/resources/rg1/dev1/security/send", url.Values{"csrf": {token}, "secretName": {"Wifi"}, "secretValue": {value}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/resources/rg1/dev1/security?notice=sent#send" {
+		t.Fatalf("send: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if !slices.Equal(f.api.sent, []string{"Wifi=" + value}) {
+		t.Errorf("the API received %v", f.api.sent)
+	}
+	// Refused by the API: the problem in words, the name kept, the value not.
+	res, page = b.do("POST", "/resources/rg1/dev1/security/send", url.Values{"csrf": {token}, "secretName": {"bad-name"}, "secretValue": {value}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "1 to 64 letters and digits") || !strings.Contains(page, `value="bad-name"`) {
+		t.Errorf("refused send: %d\n%s", res.StatusCode, page)
+	}
+	if strings.Contains(page, value) {
+		t.Error("the page echoes the secret's value")
+	}
+	// An empty value never reaches the API.
+	f.api.sent = nil
+	res, page = b.do("POST", "/resources/rg1/dev1/security/send", url.Values{"csrf": {token}, "secretName": {"Wifi"}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Enter the secret&#39;s value.") || f.api.sent != nil {
+		t.Errorf("empty value: %d, sent %v", res.StatusCode, f.api.sent)
+	}
+}

@@ -55,6 +55,7 @@ type fakeAPI struct {
 	unregistered bool
 	lastQuery    url.Values // query of the last call
 	revokeBody   []string   // the key ids of the last revokeActivationKeys
+	sent         []string   // name=value of each sendSecret
 	// ids are the request and correlation ids of each call, when the
 	// API runs inside httpx.RequestIDs.
 	ids [][2]string
@@ -140,6 +141,15 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		f.revokeBody = body.KeyIDs
 		writeJSON(w, 200, map[string]any{"revoked": []string{"k2"}})
+	case p == dev+"/sendSecret":
+		var body struct{ Name, Value string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body.Name == "bad-name" {
+			writeErr(w, 400, "InvalidParameter", "The secret name must be 1 to 64 letters and digits, starting with a letter.")
+			return
+		}
+		f.sent = append(f.sent, body.Name+"="+body.Value)
+		writeJSON(w, 200, map[string]any{"id": "cs1", "name": body.Name, "state": "Queued"})
 	case p == dev+"/reconfigureManagedIdentity":
 		w.Header().Set("Azure-AsyncOperation", "https://"+mgmtHost+"/subscriptions/"+sub+"/providers/Microsoft.Resources/operationStatuses/op1?api-version=2023-12-01")
 		w.WriteHeader(202)

@@ -75,6 +75,9 @@ type securityData struct {
 	Notice   string
 	// Audit is the audit section (audit.go's securityAudit).
 	Audit any
+	// The send-a-secret form: its name, echoed, and its problem (the value
+	// is never echoed).
+	SendName, SendProblem string
 }
 
 // vaultPageURL is the portal's page of the overview's key vault: the
@@ -138,6 +141,7 @@ var notices = map[string]string{
 	"synced":       "Device secrets synced.",
 	"revoked":      "The unused activation keys are revoked.",
 	"revoked-none": "There was no unused activation key to revoke.",
+	"sent":         "The secret is sealed under the device's channel integrity key and queued: the device takes it at its next heartbeat.",
 }
 
 func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, rv *revealed, notice string) {
