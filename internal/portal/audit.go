@@ -92,10 +92,7 @@ func (h *Handler) vaultTarget(r *http.Request) (auditTarget, error) {
 		return auditTarget{}, err
 	}
 	group, name := r.PathValue("group"), r.PathValue("name")
-	return auditTarget{Group: group, Name: name, URL: "/vaults/" + url.PathEscape(group) + "/" + url.PathEscape(name),
-		VaultID: "/subscriptions/" + url.PathEscape(sub) + "/resourceGroups/" + url.PathEscape(group) +
-			"/providers/Microsoft.KeyVault/vaults/" + url.PathEscape(name),
-		VaultName: name}, nil
+	return auditTarget{Group: group, Name: name, URL: vaultURL(group, name), VaultID: vaultPath(sub, group, name), VaultName: name}, nil
 }
 
 // auditPath is the path of one of the vault's Edgevault.Audit routes

@@ -94,7 +94,7 @@ func vaultPageURL(o securityOverview) string {
 	if o.KeyVault.State != "Active" && o.KeyVault.State != "Inaccessible" {
 		return "/vaults"
 	}
-	return "/vaults/" + url.PathEscape(id.ResourceGroupName()) + "/" + url.PathEscape(id.Name())
+	return vaultURL(id.ResourceGroupName(), id.Name())
 }
 
 // secretURL is a device secret's URL: its keyVaultId is relative to the
