@@ -323,7 +323,8 @@ func (s *Store) DevicesByVault(ctx context.Context, vaultID string) ([]edge.Devi
 
 // ProvisionedDevices implements edge.Store: a page of the devices that
 // have a vault, of every subscription, by uid after afterUID (the
-// reconcile's walk; the vault index keeps it off the others).
+// reconcile's walk; the partial index edge_devices_provisioned, migration
+// 0016, keeps it off the others).
 func (s *Store) ProvisionedDevices(ctx context.Context, afterUID string, limit int) ([]edge.Device, error) {
 	return s.queryDevices(ctx, `SELECT `+deviceColumns+` FROM edge_devices WHERE vault_key <> '' AND uid > $1 ORDER BY uid LIMIT $2`,
 		afterUID, limit)
