@@ -66,6 +66,15 @@ type Settings interface {
 	All(ctx context.Context) ([]Setting, error)
 }
 
+// VersionedSettings are Settings that can say cheaply whether All would
+// answer differently than before: AllVersion changes whenever All's
+// answer does. The exporter then reads the settings themselves only in a
+// pass that has work, instead of every pass.
+type VersionedSettings interface {
+	Settings
+	AllVersion(ctx context.Context) (string, error)
+}
+
 // Records reads the audit trail (*audit.Writer).
 type Records interface {
 	List(ctx context.Context, f audit.Filter) ([]audit.Entry, error)
@@ -220,21 +229,31 @@ func (x *Exporter) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("audit export: %w", err)
 	}
-	settings, err := x.cfg.Settings.All(ctx)
+	// Nothing recorded and no setting changed since a pass that found
+	// nothing: skip the per-setting reads (an idle fleet costs two
+	// queries a pass, one of them an aggregate when the settings are
+	// versioned). A full pass runs at least every idleRecheck, for a
+	// record whose id was allocated before the last pass but committed
+	// after it (PostgreSQL sequences can commit out of order).
+	var settings []Setting
+	sig, versioned, err := x.settingsVersion(ctx)
+	if err == nil && !versioned {
+		settings, err = x.cfg.Settings.All(ctx)
+		sig = Signature(settings)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("audit export: settings: %w", err)
 	}
-	// Nothing recorded and no setting changed since a pass that found
-	// nothing: skip the per-setting reads (an idle fleet costs two
-	// queries a pass). A full pass runs at least every idleRecheck, for a
-	// record whose id was allocated before the last pass but committed
-	// after it (PostgreSQL sequences can commit out of order).
-	sig := settingsSignature(settings)
 	now := x.cfg.Now()
 	if x.idle.ok && x.idle.last == last && x.idle.sig == sig && now.Sub(x.idle.at) < idleRecheck {
 		return 0, nil
 	}
 	x.idle.ok = false
+	if versioned {
+		if settings, err = x.cfg.Settings.All(ctx); err != nil {
+			return 0, fmt.Errorf("audit export: settings: %w", err)
+		}
+	}
 	var (
 		total int
 		errs  []error
@@ -266,8 +285,19 @@ type idleState struct {
 	at   time.Time
 }
 
-// settingsSignature identifies a list of settings (ids, creation, account).
-func settingsSignature(ss []Setting) string {
+// settingsVersion is the settings' version when they are versioned.
+func (x *Exporter) settingsVersion(ctx context.Context) (version string, ok bool, err error) {
+	v, ok := x.cfg.Settings.(VersionedSettings)
+	if !ok {
+		return "", false, nil
+	}
+	version, err = v.AllVersion(ctx)
+	return version, true, err
+}
+
+// Signature identifies a list of settings (ids, creation, account): what
+// an AllVersion can be for settings that keep no version of their own.
+func Signature(ss []Setting) string {
 	var b strings.Builder
 	for _, s := range ss {
 		b.WriteString(s.ID)

@@ -275,3 +275,39 @@ func TestIdlePassesSkipped(t *testing.T) {
 		}
 	})
 }
+
+// TestIdlePassesSkipVersionedSettings: with versioned settings, an idle
+// pass reads only their version, not the settings; a new version (a
+// setting changed) makes a full pass.
+func TestIdlePassesSkipVersionedSettings(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		vault := vaultID(e.sub, "v1")
+		acct := e.account(t, "versionedlogs")
+		e.settings.set(auditexport.Setting{ID: "/x/versioned", ResourceID: vault, StorageAccountID: acct.ID, CreatedAt: at})
+		vs := &versionedSettings{fakeSettings: e.settings, version: "1"}
+		now := at.Add(2 * time.Hour)
+		accounts := &countingAccounts{Accounts: storeAccounts{e.st}}
+		x := e.exporter(t, auditexport.Config{Settings: vs, Accounts: accounts, Now: func() time.Time { return now }})
+		if n, err := x.RunOnce(ctx); n != 0 || err != nil || vs.reads.Load() != 1 {
+			t.Fatalf("first pass = %d, %v, %d reads of the settings; want 0, nil, 1", n, err, vs.reads.Load())
+		}
+		for range 3 {
+			if _, err := x.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := vs.reads.Load(); got != 1 {
+			t.Fatalf("idle passes read the settings %d more times, want none", got-1)
+		}
+		vs.fakeSettings.mu.Lock()
+		vs.version = "2"
+		vs.fakeSettings.mu.Unlock()
+		if n, err := x.RunOnce(ctx); n != 0 || err != nil || vs.reads.Load() != 2 || accounts.calls.Load() != 2 {
+			t.Fatalf("pass after a new version = %d, %v, %d reads, %d lookups; want 0, nil, 2, 2", n, err, vs.reads.Load(), accounts.calls.Load())
+		}
+		e.record(t, vault, 1, at.Add(time.Minute))
+		if n, err := x.RunOnce(ctx); n != 1 || err != nil || vs.reads.Load() != 3 {
+			t.Fatalf("pass after a record = %d, %v, %d reads; want 1, nil, 3", n, err, vs.reads.Load())
+		}
+	})
+}

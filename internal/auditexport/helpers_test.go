@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,7 +81,10 @@ func newEnv(tb testing.TB, cfg store.Config) *env {
 // filled in.
 func (e *env) exporter(tb testing.TB, cfg auditexport.Config) *auditexport.Exporter {
 	tb.Helper()
-	cfg.Settings, cfg.Records, cfg.Store = e.settings, e.w, e.st
+	if cfg.Settings == nil {
+		cfg.Settings = e.settings
+	}
+	cfg.Records, cfg.Store = e.w, e.st
 	if cfg.Accounts == nil {
 		cfg.Accounts = storeAccounts{e.st}
 	}
@@ -210,3 +214,22 @@ func (a storeAccounts) Exists(ctx context.Context, id resource.ID) (bool, error)
 type alwaysAccounts struct{}
 
 func (alwaysAccounts) Exists(context.Context, resource.ID) (bool, error) { return true, nil }
+
+// versionedSettings is fakeSettings with a version, as the server's
+// settings have: it counts the reads of the settings themselves.
+type versionedSettings struct {
+	*fakeSettings
+	version string
+	reads   atomic.Int64
+}
+
+func (v *versionedSettings) All(ctx context.Context) ([]auditexport.Setting, error) {
+	v.reads.Add(1)
+	return v.fakeSettings.All(ctx)
+}
+
+func (v *versionedSettings) AllVersion(context.Context) (string, error) {
+	v.fakeSettings.mu.Lock()
+	defer v.fakeSettings.mu.Unlock()
+	return v.version, nil
+}

@@ -40,6 +40,9 @@ type Store interface {
 	// AuditDiagnosticSettings lists every setting that delivers audit
 	// records (Setting.DeliversAudit), by resource and name.
 	AuditDiagnosticSettings(ctx context.Context) ([]Setting, error)
+	// AuditDiagnosticSettingsVersion identifies the current result of
+	// AuditDiagnosticSettings: it changes whenever that would.
+	AuditDiagnosticSettingsVersion(ctx context.Context) (string, error)
 	// DeleteDiagnosticSetting removes a setting; errkind.NotFound when it
 	// is gone.
 	DeleteDiagnosticSetting(ctx context.Context, uid string) error
@@ -284,4 +287,10 @@ func (s *Service) ForResource(ctx context.Context, resourceID resource.ID) ([]Se
 // from each setting's DeliverFrom to its storage account.
 func (s *Service) All(ctx context.Context) ([]Setting, error) {
 	return s.cfg.Store.AuditDiagnosticSettings(ctx)
+}
+
+// AllVersion identifies what All returns now, cheaply: it changes when a
+// setting that delivers audit records is added, removed or changed.
+func (s *Service) AllVersion(ctx context.Context) (string, error) {
+	return s.cfg.Store.AuditDiagnosticSettingsVersion(ctx)
 }

@@ -126,6 +126,9 @@ func (s *Server) newARMServices(vaultClock func() time.Time) error {
 // creation, or when delivery to its account was last switched on.
 type auditSettings struct{ d *diagnostics.Service }
 
+// AllVersion implements auditexport.VersionedSettings.
+func (a auditSettings) AllVersion(ctx context.Context) (string, error) { return a.d.AllVersion(ctx) }
+
 func (a auditSettings) All(ctx context.Context) ([]auditexport.Setting, error) {
 	ss, err := a.d.All(ctx)
 	out := make([]auditexport.Setting, 0, len(ss))

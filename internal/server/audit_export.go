@@ -58,3 +58,19 @@ func (s *settingsSlot) All(ctx context.Context) ([]auditexport.Setting, error) {
 	}
 	return nil, nil
 }
+
+// AllVersion implements auditexport.VersionedSettings: the settings'
+// own version when they have one, else the settings themselves, read
+// and fingerprinted (so a slot is versioned whatever it holds).
+func (s *settingsSlot) AllVersion(ctx context.Context) (string, error) {
+	p := s.v.Load()
+	if p == nil || *p == nil {
+		return "", nil
+	}
+	if v, ok := (*p).(auditexport.VersionedSettings); ok {
+		version, err := v.AllVersion(ctx)
+		return "v:" + version, err
+	}
+	all, err := (*p).All(ctx)
+	return "s:" + auditexport.Signature(all), err
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -114,6 +115,21 @@ func (s *Store) DiagnosticSettings(ctx context.Context, resourceID resource.ID) 
 func (s *Store) AuditDiagnosticSettings(ctx context.Context) ([]diagnostics.Setting, error) {
 	return s.querySettings(ctx, `SELECT `+settingColumns+` FROM diagnostic_settings WHERE delivers_audit = 1
 		ORDER BY resource_key, name_key`)
+}
+
+// AuditDiagnosticSettingsVersion identifies the current set of settings
+// AuditDiagnosticSettings returns, in one aggregate over them: their
+// number and their latest update. Adding, removing or changing one
+// changes it (a write sets updated_at to its time), so the audit exporter
+// reads the settings themselves only when it moves.
+func (s *Store) AuditDiagnosticSettingsVersion(ctx context.Context) (string, error) {
+	var n, latest int64
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM diagnostic_settings
+		WHERE delivers_audit = 1`).Scan(&n, &latest)
+	if err != nil {
+		return "", s.wrap(err, "diagnostic settings")
+	}
+	return strconv.FormatInt(n, 10) + "/" + strconv.FormatInt(latest, 10), nil
 }
 
 // DeleteDiagnosticSetting removes a setting row.

@@ -14,6 +14,7 @@ import (
 
 func init() {
 	register("DiagnosticSettings", testDiagnosticSettings)
+	register("DiagnosticSettingsVersion", testDiagnosticSettingsVersion)
 }
 
 func sampleSetting(vault resource.ID, name string, audit bool) diagnostics.Setting {
@@ -83,4 +84,55 @@ func testDiagnosticSettings(t *testing.T, open Opener) {
 	n := sampleSetting(vault, "x", true)
 	n.UID = a.UID
 	wantKind(t, s.UpdateDiagnosticSetting(ctx, n), errkind.NotFound)
+}
+
+// testDiagnosticSettingsVersion: the version of the settings that deliver
+// audit records moves with every change to them (add, update, delete) and
+// with nothing else. It may come back to an earlier value (all settings
+// gone is "nothing" again); the exporter compares it with the previous
+// pass's only.
+func testDiagnosticSettingsVersion(t *testing.T, open Opener) {
+	s := open(t)
+	sub := principal.NewID()
+	vault := resource.NewResourceGroup(sub, "Edge-RG").Child("Microsoft.KeyVault", "vaults", "v1")
+	version := func() string {
+		t.Helper()
+		v, err := s.AuditDiagnosticSettingsVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	last := version()
+	moved := func(what string) {
+		t.Helper()
+		if v := version(); v == last {
+			t.Fatalf("%s did not move the version from %q", what, last)
+		} else {
+			last = v
+		}
+	}
+	a := sampleSetting(vault, "audit", true)
+	if err := s.InsertDiagnosticSetting(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	moved("an insert")
+	before := last
+	metrics := sampleSetting(vault, "metrics-only", false)
+	if err := s.InsertDiagnosticSetting(ctx, metrics); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != before {
+		t.Fatalf("a setting that delivers no audit records moved the version: %q → %q", before, v)
+	}
+	next := a
+	next.DeliverFrom, next.UpdatedAt = at.Add(time.Hour), at.Add(time.Hour)
+	if err := s.UpdateDiagnosticSetting(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	moved("an update")
+	if err := s.DeleteDiagnosticSetting(ctx, a.UID); err != nil {
+		t.Fatal(err)
+	}
+	moved("a delete")
 }
