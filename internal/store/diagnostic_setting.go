@@ -1,10 +1,10 @@
 package store
 
 import (
-	"strconv"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 
 	"github.com/edgevault/edgevault/internal/diagnostics"
 	"github.com/edgevault/edgevault/internal/errkind"
