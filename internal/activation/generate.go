@@ -343,14 +343,16 @@ func (s *Service) Begin(ctx context.Context, caller principal.Principal, id reso
 	}
 	// Claim the device for the operation before it exists, so that its
 	// handler, which may start at once on another replica, finds the
-	// claim. Should the Start below fail, the claim names an operation
-	// that does not exist, which checkBusy treats as free.
+	// claim. Until the operation exists, a second request sees a claim
+	// naming no operation: busy while the claim is younger than
+	// claimGrace, free after (the Start below failed, or the process
+	// died in between).
 	opID := operation.NewID()
 	_, err = s.cfg.Devices.Update(ctx, id, func(cur *edge.Device) error {
 		if cur.GenerateOp != d.GenerateOp {
 			return busy(cur.GenerateOp)
 		}
-		cur.GenerateOp = opID
+		cur.GenerateOp, cur.GenerateOpAt = opID, s.now()
 		return nil
 	})
 	if err != nil {
@@ -360,13 +362,24 @@ func (s *Service) Begin(ctx context.Context, caller principal.Principal, id reso
 		ResourceID: id.String(), PrincipalID: caller.ObjectID, Input: in})
 }
 
-// checkBusy fails when another generation is running for d.
+// claimGrace is how long a claim naming no operation yet still holds
+// the device: the time between the claim's write and the operation's.
+const claimGrace = 30 * time.Second
+
+// checkBusy fails when another generation is running for d, or has just
+// claimed d and is being started.
 func (s *Service) checkBusy(ctx context.Context, d edge.Device) error {
 	if d.GenerateOp == "" {
 		return nil
 	}
 	op, err := s.cfg.Operations.Get(ctx, d.ID.SubscriptionID(), d.GenerateOp)
-	if errkind.KindOf(err) == errkind.NotFound || err == nil && op.Status.Terminal() {
+	if errkind.KindOf(err) == errkind.NotFound {
+		if s.now().Sub(d.GenerateOpAt) < claimGrace {
+			return busy(d.GenerateOp)
+		}
+		return nil
+	}
+	if err == nil && op.Status.Terminal() {
 		return nil
 	}
 	if err != nil {

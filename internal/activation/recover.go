@@ -197,7 +197,7 @@ func (s *Service) claimAndStart(ctx context.Context, caller principal.Principal,
 		if cur.GenerateOp != d.GenerateOp {
 			return busy(cur.GenerateOp)
 		}
-		cur.GenerateOp = opID
+		cur.GenerateOp, cur.GenerateOpAt = opID, s.now()
 		if reset != nil {
 			reset(&cur.Link)
 		}

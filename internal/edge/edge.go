@@ -96,8 +96,9 @@ type Device struct {
 	EncryptionKey           string
 	EncryptionKeyThumbprint string
 	// GenerateOp is the id of the activation-key operation running for the
-	// device, or "" (one at a time).
-	GenerateOp string
+	// device, or "" (one at a time); GenerateOpAt is when it was claimed.
+	GenerateOp   string
+	GenerateOpAt time.Time
 	LastSeen   time.Time // last heartbeat; zero before activation
 	// Agent is the appliance side's state, from activation on.
 	Agent     AgentState

@@ -40,6 +40,7 @@ type deviceDoc struct {
 	EncryptionKey           string                  `json:"encryptionKey,omitempty"`
 	EncryptionKeyThumbprint string                  `json:"encryptionKeyThumbprint,omitempty"`
 	GenerateOp              string                  `json:"generateOp,omitempty"`
+	GenerateOpAt            int64                   `json:"generateOpAt,omitempty"`
 	LastSeen                int64                   `json:"lastSeen,omitempty"`
 	CreatedBy               string                  `json:"createdBy"`
 	Agent                   *agentDoc               `json:"agent,omitempty"`
@@ -234,7 +235,7 @@ func encodeDevice(d edge.Device) (string, error) {
 			Provisioned: d.Link.Provisioned, Warnings: warningDocs(d.Link.Warnings),
 		},
 		SyncStatus: string(d.SyncStatus), EncryptionKey: d.EncryptionKey,
-		EncryptionKeyThumbprint: d.EncryptionKeyThumbprint, GenerateOp: d.GenerateOp,
+		EncryptionKeyThumbprint: d.EncryptionKeyThumbprint, GenerateOp: d.GenerateOp, GenerateOpAt: nsOrZero(d.GenerateOpAt),
 		LastSeen: nsOrZero(d.LastSeen), CreatedBy: d.CreatedBy, Agent: encodeAgent(d.Agent),
 	}
 	if len(d.Secrets) > 0 {
@@ -280,7 +281,8 @@ func scanDevice(row interface{ Scan(...any) error }) (edge.Device, error) {
 		Provisioned: dd.Link.Provisioned, Warnings: warnings(dd.Link.Warnings),
 	}
 	d.SyncStatus, d.EncryptionKey, d.EncryptionKeyThumbprint = edge.SyncStatus(dd.SyncStatus), dd.EncryptionKey, dd.EncryptionKeyThumbprint
-	d.GenerateOp, d.LastSeen, d.CreatedBy = dd.GenerateOp, fromNSOrZero(dd.LastSeen), dd.CreatedBy
+	d.GenerateOp, d.GenerateOpAt = dd.GenerateOp, fromNSOrZero(dd.GenerateOpAt)
+	d.LastSeen, d.CreatedBy = fromNSOrZero(dd.LastSeen), dd.CreatedBy
 	d.Agent = decodeAgent(dd.Agent)
 	if len(dd.Secrets) > 0 {
 		d.Secrets = make(map[string]edge.SecretRef, len(dd.Secrets))

@@ -84,6 +84,7 @@ func testEdgeDevices(t *testing.T, open Opener) {
 		"BmcPassword":           {KeyVaultID: "secrets/BmcPassword/v2"},
 	}
 	next.EncryptionKey, next.EncryptionKeyThumbprint, next.GenerateOp = "MIIBIjAN", "ABCDEF", principal.NewID()
+	next.GenerateOpAt = at.Add(time.Minute)
 	next.LastSeen, next.UpdatedAt, next.Version = at.Add(time.Hour), at.Add(time.Hour), 2
 	if err := s.UpdateDevice(ctx, next, 1); err != nil {
 		t.Fatal(err)
