@@ -99,7 +99,7 @@ type Device struct {
 	// device, or "" (one at a time); GenerateOpAt is when it was claimed.
 	GenerateOp   string
 	GenerateOpAt time.Time
-	LastSeen   time.Time // last heartbeat; zero before activation
+	LastSeen     time.Time // last heartbeat; zero before activation
 	// Agent is the appliance side's state, from activation on.
 	Agent     AgentState
 	CreatedBy string // object id
