@@ -158,13 +158,14 @@ func (s *Service) reconcile(ctx context.Context, d Device) error {
 			denied, reason = true, "The edge resource's managed identity is disabled."
 		}
 	}
-	if err := s.setCondition(ctx, d, active, alert.KeyVaultAccessDenied, denied, "ManagedIdentityAccessDenied", reason); err != nil {
-		return err
-	}
+	// The sync status first: whoever sees the alert sees the failed sync.
 	if denied && d.SyncStatus != KeyVaultSyncFailed {
 		if _, err := s.Update(ctx, d.ID, func(cur *Device) error { cur.SyncStatus = KeyVaultSyncFailed; return nil }); err != nil {
 			return err
 		}
+	}
+	if err := s.setCondition(ctx, d, active, alert.KeyVaultAccessDenied, denied, "ManagedIdentityAccessDenied", reason); err != nil {
+		return err
 	}
 	offline := d.Activated() && d.StatusAt(s.now(), s.cfg.OfflineAfter) == Offline
 	return s.setCondition(ctx, d, active, alert.DeviceOffline, offline, "DeviceOffline",
