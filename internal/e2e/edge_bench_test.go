@@ -278,6 +278,15 @@ type edgeBench struct {
 // returns a caller holding the bootstrap service principal's token.
 func startEdgeBench(b testing.TB, databaseURL string) *edgeBench {
 	b.Helper()
+	srv, _ := startBenchServer(b, databaseURL)
+	return newEdgeBench(b, srv.http, srv.boot)
+}
+
+// startBenchServer runs a server in the test process on the database
+// databaseURL names ("" for SQLite in a temporary dir), logging warnings
+// only, and returns it with its data dir.
+func startBenchServer(b testing.TB, databaseURL string) (*inproc, string) {
+	b.Helper()
 	dir := b.TempDir()
 	cfg := config.Config{DataDir: dir, Listen: "127.0.0.1:0", DNSSuffix: "localhost", LogFormat: "text", LogLevel: "warn",
 		DatabaseURL: databaseURL}
@@ -291,13 +300,16 @@ func startEdgeBench(b testing.TB, databaseURL string) *edgeBench {
 		done <- server.Run(ctx, cfg, server.Options{Stdout: io.Discard, Stderr: io.Discard, Argon2: cheapArgon2,
 			Ready: func(s *server.Server) { ready <- s }})
 	}()
+	var s *server.Server
 	select {
-	case <-ready:
+	case s = <-ready:
 	case err := <-done:
 		cancel()
 		b.Fatalf("server did not start: %v", err)
 	}
-	b.Cleanup(func() { cancel(); <-done })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	b.Cleanup(stop)
 	boot, err := bootstrap.ReadFile(filepath.Join(dir, bootstrap.FileName))
 	if err != nil {
 		b.Fatal(err)
@@ -307,7 +319,7 @@ func startEdgeBench(b testing.TB, databaseURL string) *edgeBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(hc.CloseIdleConnections)
-	return newEdgeBench(b, hc, boot)
+	return &inproc{Server: s, boot: boot, http: hc, stop: stop}, dir
 }
 
 func newEdgeBench(b testing.TB, hc *http.Client, boot bootstrap.File) *edgeBench {

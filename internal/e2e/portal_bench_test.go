@@ -3,23 +3,17 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/edgevault/edgevault/internal/audit"
 	"github.com/edgevault/edgevault/internal/bootstrap"
-	"github.com/edgevault/edgevault/internal/client"
-	"github.com/edgevault/edgevault/internal/config"
 	"github.com/edgevault/edgevault/internal/devicewire"
 	"github.com/edgevault/edgevault/internal/resource"
-	"github.com/edgevault/edgevault/internal/server"
 	"github.com/edgevault/edgevault/internal/store"
 )
 
@@ -47,7 +41,7 @@ import (
 //
 //	go test -run '^$' -bench PortalAudit -benchtime 50x -count 3 ./internal/e2e/
 func BenchmarkPortalAudit(b *testing.B) {
-	srv, dir := startPortalBench(b)
+	srv, dir := startBenchServer(b, "")
 	eb := newEdgeBench(b, srv.http, srv.boot)
 	eb.group(b, "bench")
 	if err := eb.putDevice("bench", "dbe-bench"); err != nil {
@@ -119,44 +113,6 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[min(len(lat)-1, len(lat)*95/100)]), "p95-ms")
-}
-
-// startPortalBench runs a server in the test process on SQLite in a
-// temporary dir, logging warnings only, and returns it with its dir.
-func startPortalBench(b *testing.B) (*inproc, string) {
-	b.Helper()
-	dir := b.TempDir()
-	cfg := config.Config{DataDir: dir, Listen: "127.0.0.1:0", DNSSuffix: "localhost", LogFormat: "text", LogLevel: "warn"}
-	if err := cfg.Validate(); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *server.Server, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, cfg, server.Options{Stdout: io.Discard, Stderr: io.Discard, Argon2: cheapArgon2,
-			Ready: func(s *server.Server) { ready <- s }})
-	}()
-	var s *server.Server
-	select {
-	case s = <-ready:
-	case err := <-done:
-		cancel()
-		b.Fatalf("server did not start: %v", err)
-	}
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	b.Cleanup(stop)
-	boot, err := bootstrap.ReadFile(filepath.Join(dir, bootstrap.FileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	hc, err := client.NewHTTPClient(client.HTTPOptions{CAFile: boot.CACertFile, OnlyCA: true, Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(hc.CloseIdleConnections)
-	return &inproc{Server: s, boot: boot, http: hc, stop: stop}, dir
 }
 
 // putVaultSecrets gives the bootstrap principal an access policy on the
