@@ -58,7 +58,6 @@ func TestEdgeActivationCrash(t *testing.T) {
 }
 
 func testActivationCrash(t *testing.T, databaseURL, point string) {
-	ctx := context.Background()
 	a := serverArgs{dataDir: t.TempDir(), port: freePort(t), databaseURL: databaseURL, failpoints: true,
 		env: []string{"EDGEVAULT_FAILPOINT=" + point}}
 	first := a.start(t)
@@ -74,30 +73,7 @@ func testActivationCrash(t *testing.T, databaseURL, point string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-first.exited:
-	case <-time.After(90 * time.Second):
-		t.Fatalf("the server did not reach failpoint %s", point)
-	}
-	var exit *exec.ExitError
-	if !errors.As(first.err, &exit) || exit.ExitCode() != 3 {
-		t.Fatalf("server exited with %v, want status 3 at failpoint %s", first.err, point)
-	}
-
-	a.failpoints, a.env = false, nil
-	second := a.start(t)
-	boot, hc = second.waitReady(t)
-	e = newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
-	resumed, err := runtime.NewPollerFromResumeToken[activationResult](resume, e.pl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel()
-	res, err := resumed.PollUntilDone(pctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("after the crash at %s: %v", point, err)
-	}
+	e, res := resumeAfterCrash[activationResult](t, a, first, point, resume)
 	if _, err := activationkey.Parse(res.ActivationKey); err != nil {
 		t.Fatal(err)
 	}
@@ -276,29 +252,10 @@ func testRecoverCrash(t *testing.T, databaseURL, point string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-first.exited:
-	case <-time.After(90 * time.Second):
-		t.Fatalf("the server did not reach failpoint %s", point)
-	}
-	var exit *exec.ExitError
-	if !errors.As(first.err, &exit) || exit.ExitCode() != 3 {
-		t.Fatalf("server exited with %v, want status 3 at failpoint %s", first.err, point)
-	}
-
-	a.failpoints, a.env = false, nil
-	second := a.start(t)
-	boot, hc = second.waitReady(t)
-	e.edgeEnv = newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
-	resumed, err := runtime.NewPollerFromResumeToken[recoverResult](resume, e.pl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel()
-	out, err := resumed.PollUntilDone(pctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
-	if err != nil || out.Action != "Recovered" {
-		t.Fatalf("after the crash at %s: %v %v", point, out, err)
+	env, out := resumeAfterCrash[recoverResult](t, a, first, point, resume)
+	e.edgeEnv = env
+	if out.Action != "Recovered" {
+		t.Fatalf("after the crash at %s: %+v", point, out)
 	}
 	vaultScope := e.subScope() + "/resourceGroups/life-rg/providers/Microsoft.KeyVault/vaults/" + e.vaultName
 	v, err := e.vaults.Get(ctx, "life-rg", e.vaultName, nil)
@@ -328,4 +285,38 @@ func testRecoverCrash(t *testing.T, databaseURL, point string) {
 			t.Errorf("locks on %s: %d, want 1", *acct.Name, n)
 		}
 	}
+}
+
+// resumeAfterCrash waits for the server first, started from a with the
+// failpoint point, to exit there (status 3), starts a again without
+// failpoints, and polls the operation of the resume token to its end on
+// the new server, returning the new server's env and the result.
+func resumeAfterCrash[T any](t *testing.T, a serverArgs, first *proc, point, resume string) (*edgeEnv, T) {
+	t.Helper()
+	var zero T
+	select {
+	case <-first.exited:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the server did not reach failpoint %s", point)
+	}
+	var exit *exec.ExitError
+	if !errors.As(first.err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("server exited with %v, want status 3 at failpoint %s", first.err, point)
+	}
+	a.failpoints, a.env = false, nil
+	second := a.start(t)
+	boot, hc := second.waitReady(t)
+	e := newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
+	resumed, err := runtime.NewPollerFromResumeToken[T](resume, e.pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, err := resumed.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("after the crash at %s: %v", point, err)
+		return nil, zero
+	}
+	return e, out
 }

@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -100,30 +97,7 @@ func testReconfigureCrash(t *testing.T, databaseURL, point string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-first.exited:
-	case <-time.After(90 * time.Second):
-		t.Fatalf("the server did not reach failpoint %s", point)
-	}
-	var exit *exec.ExitError
-	if !errors.As(first.err, &exit) || exit.ExitCode() != 3 {
-		t.Fatalf("server exited with %v, want status 3 at failpoint %s", first.err, point)
-	}
-
-	a.failpoints, a.env = false, nil
-	second := a.start(t)
-	boot, hc = second.waitReady(t)
-	e = newEdgeEnv(t, &inproc{boot: boot, http: hc}, boot.ServicePrincipal.ClientID, boot.ServicePrincipal.ClientSecret)
-	resumed, err := runtime.NewPollerFromResumeToken[reconfigureResult](resume, e.pl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel()
-	out, err := resumed.PollUntilDone(pctx, &runtime.PollUntilDoneOptions{Frequency: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("after the crash at %s: %v", point, err)
-	}
+	e, out := resumeAfterCrash[reconfigureResult](t, a, first, point, resume)
 	d, err := e.devices.Get(ctx, "dbe-crash", "life-rg", nil)
 	if err != nil || d.Identity == nil || *d.Identity.Type != armdataboxedge.MsiIdentityTypeSystemAssigned {
 		t.Fatalf("identity after the crash at %s: %v %v", point, d.Identity, err)
